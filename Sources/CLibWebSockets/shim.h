@@ -1,0 +1,4 @@
+#ifndef WINDOWRELAY_CLIBWEBSOCKETS_SHIM_H
+#define WINDOWRELAY_CLIBWEBSOCKETS_SHIM_H
+#include <libwebsockets.h>
+#endif

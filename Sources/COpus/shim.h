@@ -1,0 +1,4 @@
+#ifndef WINDOWRELAY_COPUS_SHIM_H
+#define WINDOWRELAY_COPUS_SHIM_H
+#include <opus/opus.h>
+#endif
