@@ -1,0 +1,50 @@
+import RelayCore
+import RelayTransport
+
+/// The relay's state for one WebSocket connection. Loop-bound.
+final class Peer {
+    let connection: WebSocketConnection
+    /// Set by a good `hello`.
+    var identity: Identity?
+    /// When the connection must have said hello by (loop milliseconds).
+    let helloDeadline: Int64
+    /// Closed because the same `sub` connected again (4409): its drop is not a disconnect.
+    var replaced = false
+    /// Sessions this connection receives events of, with the last seq delivered on it.
+    var joined: [String: Int] = [:]
+    /// The unit whose queue this connection watches (`queue.watch`).
+    var watchingUnit: String?
+    /// Loop milliseconds of the last ping sent.
+    var lastPingAt: Int64 = 0
+    /// Smoothed round-trip time from the server's pings, in ms.
+    var rttMs: Double?
+    /// Message-rate limiting: the window's start and count.
+    var rateWindowStart: Int64 = 0
+    var rateWindowCount = 0
+    var rateWindowBytes = 0
+    var rateViolations = 0
+
+    init(connection: WebSocketConnection, helloDeadline: Int64) {
+        self.connection = connection
+        self.helloDeadline = helloDeadline
+    }
+
+    var id: UInt64 { connection.id }
+
+    /// Sends a JSON message.
+    func send(_ message: JSONValue) {
+        connection.send(text: message.canonicalBytes)
+    }
+
+    func sendError(_ refusal: Refusal, id: String?) {
+        send(refusal.message(id: id))
+    }
+
+    func sendOK(id: String?, result: JSONValue) {
+        guard let id else { return }
+        send(["type": "ok", "id": .string(id), "result": result])
+    }
+}
+
+@available(*, unavailable)
+extension Peer: Sendable {}

@@ -1,0 +1,66 @@
+/// Settings of a service loop that listens (server) or only connects out (client).
+public struct ListenConfiguration: Sendable, Hashable {
+    /// An IPv4/IPv6 address to bind, or "0.0.0.0" / "" for every address.
+    public var host: String
+    /// 0 picks a free port; `ServiceLoop.start` returns the one bound.
+    public var port: Int
+    /// PEM certificate chain and key; both set means wss/https.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// PEM CA bundle that client certificates must chain to (mutual TLS); nil = no client certs.
+    public var tlsClientCAPath: String?
+    /// The only path that upgrades to a WebSocket.
+    public var webSocketPath: String
+    public var maxHTTPBodyBytes: Int
+    public var maxHTTPHeaderBytes: Int
+    /// Seconds of silence (no valid pong or data) before lws pings, and before it hangs up.
+    public var idlePingSeconds: Int
+    public var idleHangupSeconds: Int
+
+    public init(
+        host: String = "0.0.0.0",
+        port: Int = 0,
+        tlsCertificatePath: String? = nil,
+        tlsKeyPath: String? = nil,
+        tlsClientCAPath: String? = nil,
+        webSocketPath: String = "/v1/ws",
+        maxHTTPBodyBytes: Int = 64 << 10,
+        maxHTTPHeaderBytes: Int = 8192,
+        idlePingSeconds: Int = 20,
+        idleHangupSeconds: Int = 40
+    ) {
+        self.host = host
+        self.port = port
+        self.tlsCertificatePath = tlsCertificatePath
+        self.tlsKeyPath = tlsKeyPath
+        self.tlsClientCAPath = tlsClientCAPath
+        self.webSocketPath = webSocketPath
+        self.maxHTTPBodyBytes = maxHTTPBodyBytes
+        self.maxHTTPHeaderBytes = maxHTTPHeaderBytes
+        self.idlePingSeconds = idlePingSeconds
+        self.idleHangupSeconds = idleHangupSeconds
+    }
+
+    public var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }
+}
+
+/// Errors of the transport, each saying what the operator can do.
+public enum TransportError: Error, CustomStringConvertible, Equatable {
+    case cannotListen(host: String, port: Int)
+    case certificateUnreadable(path: String)
+    case contextCreationFailed
+    case alreadyStarted
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let host, let port):
+            "cannot listen on \(host):\(port): the port is in use or the address is not on this machine"
+        case .certificateUnreadable(let path):
+            "cannot read TLS file \(path): check tls.cert / tls.key (PEM) and their permissions"
+        case .contextCreationFailed:
+            "libwebsockets could not create its context (see the log lines before this one)"
+        case .alreadyStarted:
+            "the service loop was already started"
+        }
+    }
+}
