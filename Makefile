@@ -1,0 +1,88 @@
+# WindowRelay: build, run and test on Debian 12 with Swift 6 at /opt/swift.
+#
+#   make deps    install the Debian packages the build and the tests need (only the missing ones)
+#   make build   swift build (debug)
+#   make run     build and serve config/relay.yaml (plain ws:// on port 8443)
+#   make test    swift test, then the Python end-to-end tests against the built binary
+#   make certs   development CA and server certificate in certs/ (for tests only)
+#
+# Pass SWIFT_FLAGS to use another build folder, e.g. make build SWIFT_FLAGS="--scratch-path .build-me".
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Swift: the one on PATH, else the toolchain at /opt/swift.
+export PATH := $(PATH):/opt/swift/usr/bin
+
+SWIFT_FLAGS ?=
+CONFIG ?= config/relay.yaml
+PYTHON ?= python3
+VENV := .venv
+E2E := Tests/e2e
+
+# Debian packages: C libraries and pkg-config for the build, opus-tools (opusinfo, opusdec) and the
+# libwebsockets test server for the tests, python3-venv for the e2e virtualenv, openssl for certs.
+DEB_PACKAGES := libwebsockets-dev libopus-dev libssl-dev pkg-config opus-tools python3-venv \
+	libwebsockets-test-server openssl
+
+# sudo only when not root (CI and the development machines run as root).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: help deps venv build run test certs lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-7s %s\n", $$1, $$2 }'
+
+deps: ## install the missing Debian packages (apt-get update only when something is missing)
+	@missing=(); \
+	for package in $(DEB_PACKAGES); do \
+		dpkg -s "$$package" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$$package"); \
+	done; \
+	if (( $${#missing[@]} )); then \
+		echo "deps: installing $${missing[*]}"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$${missing[@]}"; \
+	fi
+
+# The virtualenv of the e2e tests, refreshed when requirements.txt changes (the stamp is older).
+venv: $(VENV)/.requirements.stamp ## Python virtualenv for the e2e tests
+
+$(VENV)/.requirements.stamp: $(E2E)/requirements.txt | deps
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r $(E2E)/requirements.txt
+	touch $@
+
+build: deps ## swift build (debug)
+	swift build -c debug $(SWIFT_FLAGS)
+
+run: deps build ## serve config/relay.yaml (or CONFIG=FILE): plain ws:// unless TLS is configured
+	swift run $(SWIFT_FLAGS) windowrelay serve --config $(CONFIG)
+
+# The e2e tests start the built binary themselves (WINDOWRELAY_BIN); pytest's exit code 5 (no test
+# collected) is an error here: the e2e folder always has tests.
+test: deps venv build lint ## swift test, then the e2e tests (pytest) against the built binary
+	swift test $(SWIFT_FLAGS)
+	WINDOWRELAY_BIN="$$(swift build -c debug $(SWIFT_FLAGS) --show-bin-path)/windowrelay" \
+		$(VENV)/bin/python -m pytest -q $(E2E)
+
+certs: ## development CA and server certificate (localhost, 127.0.0.1) in certs/; kept while valid
+	@if [ -f certs/dev-server.key ] && [ -f certs/dev-ca.key ] \
+		&& openssl x509 -in certs/dev-server.crt -noout -checkend 2592000 >/dev/null 2>&1 \
+		&& openssl verify -CAfile certs/dev-ca.crt certs/dev-server.crt >/dev/null 2>&1; then \
+		echo "certs: certs/dev-ca.crt and certs/dev-server.crt are present and valid for 30 days at least"; \
+	else \
+		scripts/make-dev-certs.sh certs; \
+	fi
+
+lint: ## swift format lint (warnings only; skipped when swift format is not available)
+	@if [ ! -f .swift-format ]; then \
+		echo "lint: no .swift-format, skipped"; \
+	elif ! swift format --version >/dev/null 2>&1; then \
+		echo "lint: swift format is not available, skipped"; \
+	else \
+		swift format lint --parallel -r Sources Tests; \
+	fi
+
+clean: ## remove build products and the virtualenv (keeps data/ and certs/)
+	rm -rf .build $(VENV)
+	find Tests -name __pycache__ -type d -prune -exec rm -rf {} +
