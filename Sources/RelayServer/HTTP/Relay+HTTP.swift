@@ -1,0 +1,102 @@
+import Dispatch
+import Foundation
+import RelayCore
+import RelayStore
+import RelayTransport
+
+extension Relay {
+    /// HTTP routes (PROTOCOL §4, §7, §8). Reads from the store run off the loop; the answer comes
+    /// back through the mailbox.
+    func routeHTTP(_ exchange: HTTPExchange) {
+        let request = exchange.request
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        switch (request.method, segments) {
+        case ("GET", ["healthz"]), ("HEAD", ["healthz"]):
+            exchange.respond(.text(200, "ok\n"))
+        case ("GET", ["readyz"]), ("HEAD", ["readyz"]):
+            let ready = accepting && !storeFailing
+            exchange.respond(.text(ready ? 200 : 503, ready ? "ready\n" : "not ready\n"))
+        case ("GET", ["metrics"]):
+            exchange.respond(
+                HTTPResponse(
+                    status: 200, headers: [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+                    body: .bytes(Array(metrics.render().utf8))))
+        case ("GET", ["v1", "sessions", let id, "record"]):
+            record(exchange, sessionId: id)
+        case (_, ["healthz"]), (_, ["readyz"]), (_, ["metrics"]), (_, ["v1", "sessions", _, "record"]):
+            exchange.respond(.problem(405, "method not allowed"))
+        default:
+            exchange.respond(.problem(404, "no route for \(request.method) \(request.path)"))
+        }
+    }
+
+    /// The identity behind `Authorization: Bearer <jwt>`, or the response to send instead.
+    func bearer(_ request: HTTPRequest) -> Result<Identity, HTTPFailure> {
+        guard let header = request.headers["authorization"], header.lowercased().hasPrefix("bearer ") else {
+            return .failure(HTTPFailure(.problem(401, "missing Authorization: Bearer token")))
+        }
+        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        do {
+            return .success(try tokens.verify(token, now: wallMillis / 1000).identity)
+        } catch {
+            return .failure(HTTPFailure(.problem(401, "token refused: \(error)")))
+        }
+    }
+
+    /// Runs `work` on a background thread and answers on the loop with its response.
+    func respondOffLoop(_ exchange: HTTPExchange, _ work: @escaping @Sendable () -> HTTPResponse) {
+        let bound = LoopBound(exchange, loop: loop.identity)
+        let loop = self.loop
+        DispatchQueue.global().async {
+            let response = work()
+            loop.execute { bound.value.respond(response) }
+        }
+    }
+
+    private func record(_ exchange: HTTPExchange, sessionId: String) {
+        let identity: Identity
+        switch bearer(exchange.request) {
+        case .success(let i): identity = i
+        case .failure(let f):
+            exchange.respond(f.response)
+            return
+        }
+        let store = self.store
+        respondOffLoop(exchange) {
+            do {
+                guard let summary = try store.summary(sessionId: sessionId) else {
+                    return .problem(404, "no session \(sessionId)")
+                }
+                let events = try store.events(sessionId: sessionId, afterSeq: 0)
+                let manifest = RecordManifest(session: summary.sessionJSON, events: events)
+                guard let view = manifest.view(for: identity) else {
+                    return .problem(403, "not a participant of \(sessionId)")
+                }
+                return .json(200, view)
+            } catch {
+                return .problem(500, "cannot read the record: \(error)")
+            }
+        }
+    }
+}
+
+/// A response to send instead of going on.
+struct HTTPFailure: Error {
+    var response: HTTPResponse
+    init(_ response: HTTPResponse) { self.response = response }
+}
+
+extension HTTPResponse {
+    static func text(_ status: Int, _ text: String) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("content-type", "text/plain; charset=utf-8")], body: .bytes(Array(text.utf8)))
+    }
+
+    static func json(_ status: Int, _ value: JSONValue) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("content-type", "application/json")], body: .bytes(value.canonicalBytes))
+    }
+
+    /// An error body `{"error": {"status", "message"}}`.
+    static func problem(_ status: Int, _ message: String) -> HTTPResponse {
+        .json(status, ["error": ["status": .number(Double(status)), "message": .string(message)]])
+    }
+}

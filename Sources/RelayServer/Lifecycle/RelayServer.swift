@@ -1,0 +1,171 @@
+import Dispatch
+import Foundation
+public import Logging
+import RelayCore
+import RelayMedia
+import RelayStore
+import RelayTransport
+import Synchronization
+
+/// A WindowRelay server: configuration in, a listening relay out.
+///
+/// `init` does everything that can fail before listening (secret, catalog, store, rebuilding live
+/// sessions from the event log); `start` listens; `shutdown` closes every client with 1001,
+/// flushes the store and stops. Thread-safe.
+public final class RelayServer: Sendable {
+    public let configuration: RelayConfiguration
+    let loop: ServiceLoop
+    let store: RelayStore
+    let logger: Logger
+    private let relay: UncheckedRelay
+    private let port = Mutex<Int?>(nil)
+
+    public init(configuration: RelayConfiguration, logger: Logger) throws(RelayStartupError) {
+        self.configuration = configuration
+        self.logger = logger
+        let secret: [UInt8]
+        let catalog: Catalog
+        do {
+            secret = try configuration.loadSecret()
+            catalog = try configuration.loadCatalog()
+        } catch {
+            throw .configuration(error.description)
+        }
+        do {
+            try catalog.validate()
+        } catch {
+            throw .configuration(String(describing: error))
+        }
+        do {
+            store = try RelayStore(dataDirectory: configuration.storage.dataDir, logger: logger)
+        } catch {
+            throw .storage(String(describing: error))
+        }
+        let limits = ConnectionLimits(
+            maxMessageBytes: configuration.limits.maxMessageBytes,
+            sendQueueBytes: configuration.limits.sendQueueBytes,
+            mediaBudgetBytes: min(64 << 10, configuration.limits.sendQueueBytes / 4))
+        let idle = max(2, configuration.sessions.heartbeatMs / 1000)
+        loop = ServiceLoop(
+            listen: ListenConfiguration(
+                host: configuration.listen.host, port: configuration.listen.port,
+                tlsCertificatePath: configuration.tls.cert, tlsKeyPath: configuration.tls.key,
+                tlsClientCAPath: configuration.tls.clientCA, maxHTTPHeaderBytes: configuration.limits.maxHTTPHeaderBytes,
+                idlePingSeconds: idle * 2, idleHangupSeconds: idle * 4),
+            limits: limits, tickMillis: 100, logger: logger)
+        var book = SessionBook(
+            catalog: catalog,
+            rules: SessionRules(
+                queueMaxWaitSeconds: configuration.queue.maxWaitSeconds,
+                reconnectGraceSeconds: configuration.sessions.reconnectGraceSeconds,
+                maxChatLength: configuration.limits.maxChatLength,
+                maxWaitingPerUnit: configuration.queue.maxWaitingPerUnit),
+            chainHash: RecordChain(sha256: { SHA256.hash($0) }).hash,
+            makeSessionId: { SessionIdentifiers.make(prefix: "s_") })
+        do {
+            try Self.recover(&book, store: store, logger: logger)
+        } catch {
+            store.close()
+            throw .storage("cannot rebuild live sessions from the record: \(error)")
+        }
+        let settings = RelaySettings(
+            helloTimeoutSeconds: configuration.sessions.helloTimeoutSeconds,
+            heartbeatMs: configuration.sessions.heartbeatMs,
+            maxMessageBytes: configuration.limits.maxMessageBytes,
+            messagesPerSecond: configuration.limits.messagesPerSecond,
+            bytesPerSecond: configuration.limits.bytesPerSecond)
+        relay = UncheckedRelay(
+            Relay(
+                settings: settings, tokens: TokenAuthority(secret: secret), store: store, book: book, loop: loop,
+                metrics: RelayMetrics(), logger: logger))
+    }
+
+    /// Rebuilds the sessions that were live from the event log. Nobody is connected after a
+    /// restart: participants who were present are marked away (with the usual grace to come
+    /// back), and those events are committed before the server listens.
+    static func recover(_ book: inout SessionBook, store: RelayStore, logger: Logger) throws {
+        let events = try store.liveEvents()
+        for event in events { book.restore(event) }
+        var interrupted: [SessionEvent] = []
+        let now = Timestamp.millis(Date())
+        for sub in book.presentParticipants {
+            interrupted += book.connectionLost(sub: sub, now: now).emitted.map(\.event)
+        }
+        if !interrupted.isEmpty {
+            let summaries = Set(interrupted.map(\.sessionId)).compactMap { book.session($0).map(SessionSummary.init) }
+            try store.commitNow(StoreBatch(events: interrupted, summaries: summaries, replay: nil))
+        }
+        if !book.liveSessionIds.isEmpty {
+            logger.info(
+                "recovered live sessions", metadata: ["sessions": "\(book.liveSessionIds.count)", "events": "\(events.count)"])
+        }
+    }
+
+    /// Listens; returns the port (the one picked when `listen.port` is 0).
+    @discardableResult
+    public func start() throws(RelayStartupError) -> Int {
+        do {
+            let bound = try loop.start(handler: relay.value)
+            port.withLock { $0 = bound }
+            return bound
+        } catch {
+            throw .transport(error.description)
+        }
+    }
+
+    /// The port listened on, once started.
+    public var boundPort: Int? { port.withLock { $0 } }
+
+    /// The URL clients connect to.
+    public var webSocketURL: String {
+        let host = configuration.listen.host == "0.0.0.0" ? "127.0.0.1" : configuration.listen.host
+        return "\(configuration.scheme)://\(host):\(boundPort ?? configuration.listen.port)/v1/ws"
+    }
+
+    /// Graceful stop: refuse new connections, close every client with 1001 ("going away"), wait up
+    /// to `grace` for them to go, stop the loop, then flush and close the store.
+    public func shutdown(grace: Duration = .seconds(2)) {
+        let drained = DispatchSemaphore(value: 0)
+        let relay = self.relay
+        loop.execute {
+            relay.value.beginShutdown { drained.signal() }
+        }
+        let millis = Int(grace.components.seconds * 1000)
+        _ = drained.wait(timeout: .now() + .milliseconds(millis))
+        loop.stop()
+        store.close()
+    }
+}
+
+/// The relay object, handed to the service thread at start and used only there.
+private struct UncheckedRelay: @unchecked Sendable {
+    let value: Relay
+    init(_ value: Relay) { self.value = value }
+}
+
+/// Why the server could not start; each says what to fix.
+public enum RelayStartupError: Error, CustomStringConvertible {
+    case configuration(String)
+    case storage(String)
+    case transport(String)
+
+    public var description: String {
+        switch self {
+        case .configuration(let m): m
+        case .storage(let m): "storage: \(m)"
+        case .transport(let m): m
+        }
+    }
+}
+
+/// Opaque random ids (`s_…`, `d_…`, `f_…`).
+enum SessionIdentifiers {
+    private static let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
+
+    static func make(prefix: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var s = prefix
+        for _ in 0..<14 { s.append(Character(UnicodeScalar(alphabet[Int(generator.next() % 32)]))) }
+        return s
+    }
+}

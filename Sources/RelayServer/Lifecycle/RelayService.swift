@@ -1,0 +1,21 @@
+public import ServiceLifecycle
+
+/// The relay as a swift-service-lifecycle `Service`: listens in `run()`, and on graceful shutdown
+/// (SIGTERM, SIGINT) closes clients with 1001, flushes the store and returns.
+public struct RelayService: Service {
+    let server: RelayServer
+    let onListening: @Sendable (String) -> Void
+
+    public init(server: RelayServer, onListening: @escaping @Sendable (String) -> Void) {
+        self.server = server
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let port = try server.start()
+        let host = server.configuration.listen.host
+        onListening("\(server.configuration.scheme)://\(host):\(port)")
+        try? await gracefulShutdown()
+        server.shutdown()
+    }
+}

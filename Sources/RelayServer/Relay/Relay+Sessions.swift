@@ -1,0 +1,143 @@
+import RelayCore
+import RelayStore
+import RelayTransport
+
+extension Relay {
+    func handleSession(_ request: SessionRequest, peer: Peer, identity: Identity, id: String?) throws(Refusal) {
+        if storeFailing, request.producesEvents {
+            throw Refusal(.internal, "storage is failing (disk full?); try again shortly")
+        }
+        var outcome = try book.handle(request, by: identity, now: wallMillis)
+        if let grant = outcome.applicantToken {
+            let now = wallMillis / 1000
+            let claims = TokenClaims(
+                sub: grant.sub, role: .applicant, sid: grant.sessionId, exp: now + Int64(grant.ttlSeconds), iat: now)
+            outcome.result = [
+                "token": .string(tokens.sign(claims)),
+                "expiresAt": .string(Timestamp.rfc3339(millis: (now + Int64(grant.ttlSeconds)) * 1000)),
+            ]
+        }
+        switch request {
+        case .queueWatch:
+            if let unit = identity.unit {
+                if let old = peer.watchingUnit { queueWatchers[old]?.remove(peer.id) }
+                peer.watchingUnit = unit
+                queueWatchers[unit, default: []].insert(peer.id)
+            }
+        default:
+            break
+        }
+        apply(outcome, for: peer, requestId: id)
+    }
+
+    /// Makes an outcome visible in durable order: its events are committed, then delivered to the
+    /// connections that have joined their sessions, then the requester gets its reply (and, for a
+    /// join, its replay), then queue watchers get their updates.
+    func apply(_ outcome: SessionOutcome, for peer: Peer?, requestId: String?) {
+        let joining = peer.flatMap { p in joinTarget(of: outcome, peer: p) }
+        let release: (Result<StoreBatchResult, StoreError>?) -> Void = { [self] stored in
+            if case .failure(let error)? = stored {
+                logger.error("store commit failed", metadata: ["error": "\(error)"])
+                if let peer { peer.sendError(Refusal(.internal, "could not store the change: \(error)"), id: requestId) }
+                return
+            }
+            if let joining, let peer, peer.connection.isOpen {
+                // The requester joins before the events, so it receives the ones this request caused.
+                peer.joined[joining.sessionId] = joining.deliveredThrough
+            }
+            if let replay = outcome.join, let peer {
+                // A join is answered by its replay: live delivery resumes after it.
+                peer.joined.removeValue(forKey: replay.sessionId)
+            }
+            for emitted in outcome.emitted { deliver(emitted) }
+            if let peer, peer.connection.isOpen {
+                if let replay = outcome.join {
+                    var result = outcome.result ?? [:]
+                    if case .object(var o) = result {
+                        o["documents"] = o["documents"] ?? []
+                        o["tracks"] = o["tracks"] ?? []
+                        o["forms"] = o["forms"] ?? []
+                        o["replayed"] = .bool(replay.afterSeq < replay.through)
+                        result = .object(o)
+                    }
+                    peer.sendOK(id: requestId, result: result)
+                    let replayed = (try? stored?.get())?.replayed ?? []
+                    for event in replayed { peer.send(event.wireMessage) }
+                    peer.joined[replay.sessionId] = replay.through
+                } else if let result = outcome.result {
+                    peer.sendOK(id: requestId, result: result)
+                } else {
+                    peer.sendOK(id: requestId, result: [:])
+                }
+            }
+            for unit in outcome.changedQueues { publishQueue(unit) }
+        }
+        var batch = StoreBatch(events: outcome.emitted.map(\.event), summaries: summaries(of: outcome), replay: nil)
+        if let replay = outcome.join {
+            batch.replay = ReplayRequest(sessionId: replay.sessionId, afterSeq: replay.afterSeq, throughSeq: replay.through)
+        }
+        if batch.events.isEmpty && batch.replay == nil {
+            if outbox.release(release) { release(nil) }
+            return
+        }
+        metrics.eventsAppended(batch.events.count)
+        let ticket = outbox.awaitBatch(release)
+        let loop = self.loop
+        let bound = LoopBound(self, loop: loop.identity)
+        let started = loop.nowMillis
+        store.enqueue(batch) { result in
+            loop.execute {
+                let relay = bound.value
+                relay.metrics.commitLatency(millis: loop.nowMillis - started)
+                relay.storeFailing = (try? result.get()) == nil
+                for (release, value) in relay.outbox.complete(ticket: ticket, result: result) { release(value) }
+            }
+        }
+    }
+
+    /// For create and accept, which make the requester a member without a replay: the session
+    /// and the seq before this outcome's first event of it, so the requester receives them all.
+    private func joinTarget(of outcome: SessionOutcome, peer: Peer) -> (sessionId: String, deliveredThrough: Int)? {
+        guard outcome.join == nil, let sub = peer.identity?.sub else { return nil }
+        let joined = outcome.emitted.first {
+            $0.event.type == "participant.joined" && $0.event.data["participant"]?["id"]?.stringValue == sub
+        }
+        guard let sessionId = joined?.event.sessionId else { return nil }
+        let first = outcome.emitted.lazy.filter { $0.event.sessionId == sessionId }.map(\.event.seq).min() ?? 1
+        return (sessionId, first - 1)
+    }
+
+    /// Sends an event to each recipient's connection that has joined the session, once, in order.
+    func deliver(_ emitted: Emitted) {
+        let event = emitted.event
+        var frame: [UInt8]?
+        for sub in emitted.recipients {
+            guard let peer = peersBySub[sub], let seen = peer.joined[event.sessionId], event.seq > seen else { continue }
+            if frame == nil { frame = event.wireMessage.canonicalBytes }
+            peer.connection.send(text: frame!)
+            peer.joined[event.sessionId] = event.seq
+            if event.type == "participant.left", event.data["participant"]?["id"]?.stringValue == sub {
+                peer.joined.removeValue(forKey: event.sessionId)
+            }
+        }
+        if event.type == "session.ended" {
+            for sub in emitted.recipients { peersBySub[sub]?.joined.removeValue(forKey: event.sessionId) }
+        }
+    }
+
+    func publishQueue(_ unit: String) {
+        guard let watchers = queueWatchers[unit], !watchers.isEmpty else { return }
+        let message: JSONValue = ["type": "queue.update", "unit": .string(unit), "waiting": .array(book.waiting(unit: unit))]
+        let bytes = message.canonicalBytes
+        for id in watchers { peers[id]?.connection.send(text: bytes) }
+    }
+
+    private func summaries(of outcome: SessionOutcome) -> [SessionSummary] {
+        var seen = Set<String>()
+        var result: [SessionSummary] = []
+        for emitted in outcome.emitted where seen.insert(emitted.event.sessionId).inserted {
+            if let s = book.session(emitted.event.sessionId) { result.append(SessionSummary(s)) }
+        }
+        return result
+    }
+}

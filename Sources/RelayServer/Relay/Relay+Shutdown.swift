@@ -1,0 +1,16 @@
+extension Relay {
+    /// Stops accepting and asks every client to go (1001). `drained` runs once no connection is
+    /// left (or at once when there are none); the caller bounds the wait.
+    func beginShutdown(drained: @escaping () -> Void) {
+        accepting = false
+        for peer in peers.values { peer.connection.close(code: 1001, reason: "server shutting down") }
+        shutdownDrained = drained
+        checkDrained()
+    }
+
+    func checkDrained() {
+        guard !accepting, peers.isEmpty, let drained = shutdownDrained else { return }
+        shutdownDrained = nil
+        drained()
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import Logging
+import RelayCore
+import RelayMedia
+import RelayStore
+import RelayTransport
+
+/// The relay on its service thread: connections, identities, the session book and the order of
+/// what clients see. Loop-bound; the transport calls it, it calls the core and the store.
+final class Relay: TransportHandler {
+    let settings: RelaySettings
+    let tokens: TokenAuthority
+    let store: RelayStore
+    let logger: Logger
+    let metrics: RelayMetrics
+    unowned(unsafe) let loop: ServiceLoop
+    var book: SessionBook
+    var outbox = DurableOutbox<Result<StoreBatchResult, StoreError>>()
+    var peers: [UInt64: Peer] = [:]
+    var peersBySub: [String: Peer] = [:]
+    var queueWatchers: [String: Set<UInt64>] = [:]
+    var lastBookTick: Int64 = 0
+    var lastHeartbeat: Int64 = 0
+    var accepting = true
+    /// Set when a store commit failed: event-producing requests are refused until one succeeds.
+    var storeFailing = false
+    /// Called once every connection has gone after `beginShutdown`.
+    var shutdownDrained: (() -> Void)?
+
+    init(
+        settings: RelaySettings, tokens: TokenAuthority, store: RelayStore, book: SessionBook, loop: ServiceLoop,
+        metrics: RelayMetrics, logger: Logger
+    ) {
+        self.settings = settings
+        self.tokens = tokens
+        self.store = store
+        self.book = book
+        self.loop = loop
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Wall-clock unix milliseconds (for events and tokens).
+    var wallMillis: Int64 { Timestamp.millis(Date()) }
+
+    // MARK: TransportHandler
+
+    func webSocketOpened(_ connection: WebSocketConnection, tag: UInt64) {
+        let peer = Peer(connection: connection, helloDeadline: loop.nowMillis + Int64(settings.helloTimeoutSeconds) * 1000)
+        peers[connection.id] = peer
+        connection.context = peer
+        metrics.connections.record(peers.count)
+        if !accepting { connection.close(code: 1001, reason: "server shutting down") }
+    }
+
+    func webSocketClosed(_ connection: WebSocketConnection) {
+        guard let peer = peers.removeValue(forKey: connection.id) else { return }
+        connection.context = nil
+        metrics.connections.record(peers.count)
+        defer { checkDrained() }
+        if let unit = peer.watchingUnit { queueWatchers[unit]?.remove(peer.id) }
+        guard let identity = peer.identity, !peer.replaced, peersBySub[identity.sub] === peer else { return }
+        peersBySub.removeValue(forKey: identity.sub)
+        let outcome = book.connectionLost(sub: identity.sub, now: wallMillis)
+        apply(outcome, for: nil, requestId: nil)
+    }
+
+    func webSocketMessageTooLarge(_ connection: WebSocketConnection) {
+        guard let peer = peers[connection.id] else { return }
+        peer.sendError(
+            Refusal(.tooLarge, "message larger than limits.maxMessageBytes (\(settings.maxMessageBytes) bytes)"), id: nil)
+    }
+
+    func webSocket(_ connection: WebSocketConnection, received message: UnsafeRawBufferPointer, binary: Bool) {
+        guard let peer = peers[connection.id], connection.isOpen else { return }
+        if let refusal = admit(peer, bytes: message.count) {
+            peer.sendError(refusal, id: nil)
+            return
+        }
+        guard let identity = peer.identity else {
+            if binary {
+                refuseHello(peer, id: nil, message: "the first message must be hello")
+            } else {
+                hello(peer, text: message)
+            }
+            return
+        }
+        if binary {
+            binaryFrame(peer, identity: identity, bytes: message)
+        } else {
+            request(peer, identity: identity, text: message)
+        }
+    }
+
+    func webSocket(_ connection: WebSocketConnection, receivedPong payload: UnsafeRawBufferPointer) {
+        guard let peer = peers[connection.id], let sent = PingPayload.decode(payload) else { return }
+        let sample = Double(loop.nowMillis - sent)
+        guard sample >= 0 else { return }
+        peer.rttMs = peer.rttMs.map { $0 + (sample - $0) / 8 } ?? sample
+        metrics.rtt.record(sample / 1000)
+    }
+
+    func tick(nowMillis: Int64) {
+        for peer in peers.values where peer.identity == nil && nowMillis >= peer.helloDeadline {
+            refuseHello(peer, id: nil, message: "no hello within \(settings.helloTimeoutSeconds) s")
+        }
+        if nowMillis - lastHeartbeat >= Int64(settings.heartbeatMs) {
+            lastHeartbeat = nowMillis
+            let payload = PingPayload.encode(nowMillis)
+            for peer in peers.values where peer.identity != nil {
+                peer.lastPingAt = nowMillis
+                peer.connection.ping(payload: payload)
+            }
+        }
+        if nowMillis - lastBookTick >= 1000 {
+            lastBookTick = nowMillis
+            let outcome = book.tick(now: wallMillis)
+            apply(outcome, for: nil, requestId: nil)
+            metrics.observe(book: book)
+        }
+    }
+
+    func httpRequest(_ exchange: HTTPExchange) {
+        routeHTTP(exchange)
+    }
+
+    // MARK: Hello
+
+    private func refuseHello(_ peer: Peer, id: String?, message: String) {
+        peer.sendError(Refusal(.unauthorized, message), id: id)
+        peer.connection.close(code: 4401, reason: "unauthorized")
+    }
+
+    private func hello(_ peer: Peer, text: UnsafeRawBufferPointer) {
+        guard let message = try? JSONValue.parse(text), message["type"]?.stringValue == "hello" else {
+            let id = (try? JSONValue.parse(text))?["id"]?.stringValue
+            refuseHello(peer, id: id, message: "the first message must be hello")
+            return
+        }
+        let id = message["id"]?.stringValue
+        guard let token = message["token"]?.stringValue else {
+            refuseHello(peer, id: id, message: "hello needs a token")
+            return
+        }
+        let claims: TokenClaims
+        do {
+            claims = try tokens.verify(token, now: wallMillis / 1000)
+        } catch {
+            refuseHello(peer, id: id, message: "token refused: \(error)")
+            return
+        }
+        let identity = claims.identity
+        if identity.role.isStaff && identity.unit == nil {
+            refuseHello(peer, id: id, message: "token refused: staff tokens need a unit")
+            return
+        }
+        if let previous = peersBySub[identity.sub], previous !== peer {
+            previous.replaced = true
+            previous.connection.close(code: 4409, reason: "replaced by a newer connection", discardingQueued: false)
+        }
+        peer.identity = identity
+        peersBySub[identity.sub] = peer
+        var result: [String: JSONValue] = [
+            "participant": .string(identity.sub),
+            "role": .string(identity.role.rawValue),
+            "heartbeatMs": .number(Double(settings.heartbeatMs)),
+            "server": .string("windowrelay/\(RelayVersion.current)"),
+        ]
+        if let unit = identity.unit { result["unit"] = .string(unit) }
+        reply(peer, id: id, result: .object(result))
+    }
+
+    // MARK: Requests
+
+    private func request(_ peer: Peer, identity: Identity, text: UnsafeRawBufferPointer) {
+        let message: JSONValue
+        do {
+            message = try JSONValue.parse(text)
+        } catch {
+            peer.sendError(Refusal(.badRequest, "malformed JSON: \(error)"), id: nil)
+            return
+        }
+        guard case .object(var body) = message else {
+            peer.sendError(Refusal(.badRequest, "a request must be a JSON object"), id: nil)
+            return
+        }
+        var id: String?
+        switch body["id"] {
+        case .none, .null?: id = nil
+        case .string(let s)?: id = s
+        default:
+            peer.sendError(Refusal(.badRequest, "id must be a string"), id: nil)
+            return
+        }
+        guard let type = body["type"]?.stringValue else {
+            peer.sendError(Refusal(.badRequest, "missing type"), id: id)
+            return
+        }
+        body.removeValue(forKey: "type")
+        body.removeValue(forKey: "id")
+        do {
+            try route(type: type, body: body, peer: peer, identity: identity, id: id)
+        } catch {
+            refuse(peer, id: id, error)
+        }
+    }
+
+    private func route(type: String, body: [String: JSONValue], peer: Peer, identity: Identity, id: String?)
+        throws(Refusal)
+    {
+        if type == "hello" { throw Refusal(.invalidState, "hello was already accepted on this connection") }
+        if let sessionRequest = try SessionRequest.parse(type: type, body: body) {
+            try handleSession(sessionRequest, peer: peer, identity: identity, id: id)
+            return
+        }
+        throw Refusal(.badRequest, "unknown type \"\(type)\"")
+    }
+
+    func refuse(_ peer: Peer, id: String?, _ refusal: Refusal) {
+        metrics.requestErrors(refusal.code)
+        // Behind whatever is pending, so an error never overtakes an earlier reply.
+        if outbox.release({ _ in peer.sendError(refusal, id: id) }) { peer.sendError(refusal, id: id) }
+    }
+
+    /// Replies `ok` in order behind pending commits.
+    func reply(_ peer: Peer, id: String?, result: JSONValue) {
+        if outbox.release({ _ in peer.sendOK(id: id, result: result) }) { peer.sendOK(id: id, result: result) }
+    }
+}
+
+/// Settings the relay uses on its loop, taken from the configuration.
+struct RelaySettings: Sendable {
+    var helloTimeoutSeconds: Int
+    var heartbeatMs: Int
+    var maxMessageBytes: Int
+    var messagesPerSecond: Int
+    var bytesPerSecond: Int
+}
+
+/// The version the server reports.
+enum RelayVersion {
+    static let current = "0.1.0"
+}
