@@ -77,9 +77,10 @@ import Testing
         var f = SessionFixture()
         let id = try f.created()
         let profiles: [(String, Identity)] = [
-            ("creating clerk", Who.clerkA), ("approver of the queued unit", Who.approverB),
-            ("approver of another unit", Who.approverD), ("applicant with its sid", Who.applicant(id)),
-            ("applicant of another sid", Who.applicant("s_9")), ("ops", Who.ops),
+            ("creating clerk", SessionPeople.clerkA), ("approver of the queued unit", SessionPeople.approverB),
+            ("approver of another unit", SessionPeople.approverD),
+            ("applicant with its sid", SessionPeople.applicant(id)),
+            ("applicant of another sid", SessionPeople.applicant("s_9")), ("ops", SessionPeople.ops),
         ]
         let f6 = "forbidden"
         Self.walk(
@@ -102,12 +103,14 @@ import Testing
     @Test func everyRoleAndRequestOnAnActiveSession() throws {
         var f = SessionFixture()
         let id = try f.active()
-        try f.run(.join(sessionId: id, lastSeq: 0), Who.applicant(id))
+        try f.run(.join(sessionId: id, lastSeq: 0), SessionPeople.applicant(id))
         let profiles: [(String, Identity)] = [
-            ("creating clerk", Who.clerkA), ("accepting approver", Who.approverB),
-            ("approver of a joined unit", Who.approverB2), ("approver of another unit", Who.approverD),
-            ("applicant with its sid", Who.applicant(id)), ("applicant of another sid", Who.applicant("s_9")),
-            ("ops", Who.ops),
+            ("creating clerk", SessionPeople.clerkA), ("accepting approver", SessionPeople.approverB),
+            ("approver of a joined unit", SessionPeople.approverB2),
+            ("approver of another unit", SessionPeople.approverD),
+            ("applicant with its sid", SessionPeople.applicant(id)),
+            ("applicant of another sid", SessionPeople.applicant("s_9")),
+            ("ops", SessionPeople.ops),
         ]
         let f6 = "forbidden"
         let inv = "invalid_state"
@@ -130,9 +133,10 @@ import Testing
 
     @Test func unknownSessionsAreNotFoundForAllowedRolesOnly() {
         let f = SessionFixture()
-        #expect(f.refusal(.chat(sessionId: "s_404", text: "x"), Who.clerkA)?.code == .notFound)
-        #expect(f.refusal(.join(sessionId: "s_404", lastSeq: 0), Who.applicant("s_404"))?.code == .notFound)
-        #expect(f.refusal(.end(sessionId: "s_404", outcome: .completed, note: nil), Who.ops)?.code == .forbidden)
-        #expect(f.refusal(.accept(sessionId: "s_404"), Who.applicant("s_404"))?.code == .forbidden)
+        #expect(f.refusal(.chat(sessionId: "s_404", text: "x"), SessionPeople.clerkA)?.code == .notFound)
+        #expect(f.refusal(.join(sessionId: "s_404", lastSeq: 0), SessionPeople.applicant("s_404"))?.code == .notFound)
+        #expect(
+            f.refusal(.end(sessionId: "s_404", outcome: .completed, note: nil), SessionPeople.ops)?.code == .forbidden)
+        #expect(f.refusal(.accept(sessionId: "s_404"), SessionPeople.applicant("s_404"))?.code == .forbidden)
     }
 }

@@ -12,19 +12,19 @@ import Testing
         let s1 =
             try f.run(
                 .create(service: "svc", toUnit: "B", applicant: ApplicantInfo(name: "李四", idTail: "000x"), note: "急"),
-                Who.clerkA
+                SessionPeople.clerkA
             ).result?["session"]?["id"]?.stringValue ?? ""
         f.advance(seconds: 1.001)
-        try f.run(.accept(sessionId: s1), Who.approverB)
-        try f.run(.applicantToken(sessionId: s1, ttlSeconds: 900), Who.clerkA)
-        try f.run(.join(sessionId: s1, lastSeq: 0), Who.applicant(s1))
-        try f.run(.chat(sessionId: s1, text: "请出示"), Who.approverB)
-        _ = f.lost(Who.applicant(s1).sub)
+        try f.run(.accept(sessionId: s1), SessionPeople.approverB)
+        try f.run(.applicantToken(sessionId: s1, ttlSeconds: 900), SessionPeople.clerkA)
+        try f.run(.join(sessionId: s1, lastSeq: 0), SessionPeople.applicant(s1))
+        try f.run(.chat(sessionId: s1, text: "请出示"), SessionPeople.approverB)
+        _ = f.lost(SessionPeople.applicant(s1).sub)
         f.advance(seconds: 10.5)
-        try f.run(.join(sessionId: s1, lastSeq: 3), Who.applicant(s1))
-        try f.run(.invite(sessionId: s1, unit: "C"), Who.approverB)
-        try f.run(.invite(sessionId: s1, unit: "E"), Who.approverB)
-        try f.run(.accept(sessionId: s1), Who.clerkC)
+        try f.run(.join(sessionId: s1, lastSeq: 3), SessionPeople.applicant(s1))
+        try f.run(.invite(sessionId: s1, unit: "C"), SessionPeople.approverB)
+        try f.run(.invite(sessionId: s1, unit: "E"), SessionPeople.approverB)
+        try f.run(.accept(sessionId: s1), SessionPeople.clerkC)
         try f.run(.decline(sessionId: s1, reason: "busy"), Identity(sub: "e1", role: .clerk, unit: "E"))
         f.events.append(
             try f.book.append(
@@ -32,28 +32,28 @@ import Testing
             ).event)
 
         // s_2: A → C, transfer from C to B, accepted: C's staff leave. Then a kick and ops end.
-        let s2 = try f.created(to: "C", by: Who.clerkA2)
+        let s2 = try f.created(to: "C", by: SessionPeople.clerkA2)
         f.advance(seconds: 2)
-        try f.run(.accept(sessionId: s2), Who.clerkC)
-        try f.run(.transfer(sessionId: s2, toUnit: "B", reason: "theirs"), Who.clerkC)
+        try f.run(.accept(sessionId: s2), SessionPeople.clerkC)
+        try f.run(.transfer(sessionId: s2, toUnit: "B", reason: "theirs"), SessionPeople.clerkC)
         f.advance(seconds: 2)
-        try f.run(.accept(sessionId: s2), Who.approverB2)
-        let kick = try f.book.opsKick(sessionId: s2, sub: "clerk-a2", by: Who.ops, now: f.now)
+        try f.run(.accept(sessionId: s2), SessionPeople.approverB2)
+        let kick = try f.book.opsKick(sessionId: s2, sub: "clerk-a2", by: SessionPeople.ops, now: f.now)
         f.events += kick.events
 
         // s_3: declined to the end. s_4: expires. s_5: left by everyone, abandoned. s_2: B2 away, times out.
         let s3 = try f.created(to: "B")
-        try f.run(.decline(sessionId: s3, reason: "no"), Who.approverB)
+        try f.run(.decline(sessionId: s3, reason: "no"), SessionPeople.approverB)
         _ = try f.created(to: "C")
         let s5 = try f.active()
-        try f.run(.leave(sessionId: s5), Who.approverB)
-        try f.run(.leave(sessionId: s5), Who.clerkA)
+        try f.run(.leave(sessionId: s5), SessionPeople.approverB)
+        try f.run(.leave(sessionId: s5), SessionPeople.clerkA)
         _ = f.lost("appr-b2")
         f.advance(seconds: 301)
         let tick = f.tick()
         #expect(tick.events.map { $0.data["outcome"] ?? $0.data["reason"] } == ["timeout", "expired", "abandoned"])
-        try f.run(.chat(sessionId: s1, text: "ok"), Who.clerkC)
-        try f.run(.transfer(sessionId: s1, toUnit: "F", reason: nil), Who.clerkC)
+        try f.run(.chat(sessionId: s1, text: "ok"), SessionPeople.clerkC)
+        try f.run(.transfer(sessionId: s1, toUnit: "F", reason: nil), SessionPeople.clerkC)
         // A transfer still waits at the end: s_1 is queued with people in it.
         #expect(f.state(s1)?.state == .queued)
         #expect(f.presence("appr-b2", s2) == "left")
@@ -76,7 +76,7 @@ import Testing
             #expect(restored.book.joinView(id) == original.book.joinView(id))
         }
         #expect(restored.book.liveSessionIds == original.book.liveSessionIds)
-        for unit in testCatalog.units.map(\.id) {
+        for unit in sessionTestCatalog.units.map(\.id) {
             #expect(restored.book.waiting(unit: unit) == original.book.waiting(unit: unit))
         }
         for sub in ["clerk-a", "clerk-a2", "appr-b", "appr-b2", "clerk-c", "applicant-s_1"] {
@@ -86,9 +86,9 @@ import Testing
         // Both go on identically: same seq, same chain, same new session id.
         restored.now = original.now
         let next: [(SessionRequest, Identity)] = [
-            (.accept(sessionId: "s_1"), Who.clerkF),
-            (.chat(sessionId: "s_1", text: "again"), Who.clerkF),
-            (.create(service: "svc", toUnit: "B", applicant: nil, note: nil), Who.clerkA),
+            (.accept(sessionId: "s_1"), SessionPeople.clerkF),
+            (.chat(sessionId: "s_1", text: "again"), SessionPeople.clerkF),
+            (.create(service: "svc", toUnit: "B", applicant: nil, note: nil), SessionPeople.clerkA),
         ]
         for (request, who) in next {
             let a = try original.run(request, who)

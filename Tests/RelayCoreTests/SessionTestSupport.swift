@@ -18,23 +18,23 @@ final class SessionIdCounter: @unchecked Sendable {
 }
 
 /// A fake PROTOCOL §8 hash that shows the linkage: `prev:seq`, or `BAD` if the entry came with a hash.
-let fakeChainHash: @Sendable (String, SessionEvent) -> String = { prev, entry in
+let sessionFakeChainHash: @Sendable (String, SessionEvent) -> String = { prev, entry in
     entry.hash.isEmpty ? "\(prev):\(entry.seq)" : "BAD"
 }
 
 /// Units A, B, C, F handle `svc`; D handles only `other`; E handles nothing.
-let testCatalog = Catalog(
+let sessionTestCatalog = Catalog(
     units: ["A", "B", "C", "D", "E", "F"].map { CatalogUnit(id: $0, name: "Unit \($0)", region: "370200") },
     services: [
         CatalogService(code: "svc", name: "Business licence", handledBy: ["A", "B", "C", "F"]),
         CatalogService(code: "other", name: "Other", handledBy: ["D"]),
     ])
 
-let testRules = SessionRules(
+let sessionTestRules = SessionRules(
     queueMaxWaitSeconds: 300, reconnectGraceSeconds: 60, maxChatLength: 10, maxApplicantTokenTTL: 3600,
     maxWaitingPerUnit: 3)
 
-enum Who {
+enum SessionPeople {
     static let clerkA = Identity(sub: "clerk-a", role: .clerk, unit: "A", window: "w1", name: "Clerk A")
     static let clerkA2 = Identity(sub: "clerk-a2", role: .clerk, unit: "A")
     static let approverB = Identity(sub: "appr-b", role: .approver, unit: "B", window: "b1")
@@ -55,9 +55,10 @@ struct SessionFixture {
     var now: Int64 = 1_790_000_000_000
     var events: [SessionEvent] = []
 
-    init(rules: SessionRules = testRules) {
+    init(rules: SessionRules = sessionTestRules) {
         let ids = SessionIdCounter()
-        book = SessionBook(catalog: testCatalog, rules: rules, chainHash: fakeChainHash, makeSessionId: ids.make)
+        book = SessionBook(
+            catalog: sessionTestCatalog, rules: rules, chainHash: sessionFakeChainHash, makeSessionId: ids.make)
     }
 
     mutating func advance(seconds: Double) { now += Int64(seconds * 1000) }
@@ -93,7 +94,7 @@ struct SessionFixture {
     }
 
     /// A session from A to B, created by clerk A; returns its id.
-    mutating func created(to unit: String = "B", by who: Identity = Who.clerkA) throws(Refusal) -> String {
+    mutating func created(to unit: String = "B", by who: Identity = SessionPeople.clerkA) throws(Refusal) -> String {
         let out = try run(.create(service: "svc", toUnit: unit, applicant: nil, note: nil), who)
         return out.result?["session"]?["id"]?.stringValue ?? ""
     }
@@ -101,7 +102,7 @@ struct SessionFixture {
     /// A session from A accepted by approver B.
     mutating func active() throws(Refusal) -> String {
         let id = try created()
-        try run(.accept(sessionId: id), Who.approverB)
+        try run(.accept(sessionId: id), SessionPeople.approverB)
         return id
     }
 
