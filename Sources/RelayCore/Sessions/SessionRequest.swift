@@ -65,7 +65,7 @@ extension SessionRequest {
     /// Missing or ill-typed fields are `bad_request` naming the field (also as `details.field`).
     public static func parse(type: String, body: [String: JSONValue]) throws(Refusal) -> SessionRequest? {
         guard let kind = Kind(rawValue: type) else { return nil }
-        let f = RequestFields(body: body)
+        let f = SessionRequestFields(body: body)
         switch kind {
         case .create:
             return .create(
@@ -89,7 +89,7 @@ extension SessionRequest {
                 sessionId: try f.string("sessionId"), ttlSeconds: try f.int("ttlSeconds", default: nil))
         case .join:
             let lastSeq = try f.int("lastSeq", default: 0)
-            guard lastSeq >= 0 else { throw RequestFields.bad("lastSeq", "must be 0 or more") }
+            guard lastSeq >= 0 else { throw SessionRequestFields.bad("lastSeq", "must be 0 or more") }
             return .join(sessionId: try f.string("sessionId"), lastSeq: lastSeq)
         case .leave:
             return .leave(sessionId: try f.string("sessionId"))
@@ -97,7 +97,7 @@ extension SessionRequest {
             let id = try f.string("sessionId")
             let raw = try f.string("outcome")
             guard let outcome = SessionEndOutcome(rawValue: raw) else {
-                throw RequestFields.bad("outcome", "must be one of completed, needs_correction, cancelled")
+                throw SessionRequestFields.bad("outcome", "must be one of completed, needs_correction, cancelled")
             }
             return .end(sessionId: id, outcome: outcome, note: try f.optionalString("note", max: maxNoteLength))
         case .chat:
@@ -109,7 +109,7 @@ extension SessionRequest {
 }
 
 /// Typed access to a request's members, refusing with `bad_request` that names the field.
-struct RequestFields {
+struct SessionRequestFields {
     var body: [String: JSONValue]
 
     static func bad(_ field: String, _ problem: String) -> Refusal {
