@@ -86,11 +86,7 @@ public final class RelayServer: Sendable {
     static func recover(_ book: inout SessionBook, store: RelayStore, logger: Logger) throws {
         let events = try store.liveEvents()
         for event in events { book.restore(event) }
-        var interrupted: [SessionEvent] = []
-        let now = Timestamp.millis(Date())
-        for sub in book.presentParticipants {
-            interrupted += book.connectionLost(sub: sub, now: now).emitted.map(\.event)
-        }
+        let interrupted = book.allConnectionsLost(now: Timestamp.millis(Date())).emitted.map(\.event)
         if !interrupted.isEmpty {
             let summaries = Set(interrupted.map(\.sessionId)).compactMap { book.session($0).map(SessionSummary.init) }
             try store.commitNow(StoreBatch(events: interrupted, summaries: summaries, replay: nil))

@@ -4,17 +4,17 @@ import RelayTransport
 
 extension Relay {
     func handleSession(_ request: SessionRequest, peer: Peer, identity: Identity, id: String?) throws(Refusal) {
-        if storeFailing, request.producesEvents {
+        if storeFailing, request.kind != .queueWatch {
             throw Refusal(.internal, "storage is failing (disk full?); try again shortly")
         }
         var outcome = try book.handle(request, by: identity, now: wallMillis)
         if let grant = outcome.applicantToken {
-            let now = wallMillis / 1000
             let claims = TokenClaims(
-                sub: grant.sub, role: .applicant, sid: grant.sessionId, exp: now + Int64(grant.ttlSeconds), iat: now)
+                sub: grant.sub, role: .applicant, sid: grant.sessionId, exp: grant.expiresAtMillis / 1000,
+                iat: wallMillis / 1000)
             outcome.result = [
                 "token": .string(tokens.sign(claims)),
-                "expiresAt": .string(Timestamp.rfc3339(millis: (now + Int64(grant.ttlSeconds)) * 1000)),
+                "expiresAt": .string(Timestamp.rfc3339(millis: grant.expiresAtMillis)),
             ]
         }
         switch request {
