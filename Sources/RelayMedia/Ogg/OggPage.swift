@@ -1,0 +1,88 @@
+/// The Ogg page checksum (RFC 3533 §6): CRC-32, polynomial 0x04C11DB7, initial value 0,
+/// no bit reflection, no final XOR, over the page with its checksum field zeroed.
+enum OggCRC {
+    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
+        var r = UInt32(i) << 24
+        for _ in 0..<8 {
+            r = r & 0x8000_0000 != 0 ? (r << 1) ^ 0x04C1_1DB7 : r << 1
+        }
+        return r
+    }
+
+    /// The checksum of `bytes`, continuing from `crc`.
+    static func update(_ crc: UInt32, _ bytes: some Sequence<UInt8>) -> UInt32 {
+        var crc = crc
+        for b in bytes {
+            crc = (crc << 8) ^ table[Int(UInt8(crc >> 24) ^ b)]
+        }
+        return crc
+    }
+}
+
+/// One Ogg page (RFC 3533 §6) being built: header fields, lacing values and body.
+struct OggPage {
+    struct Flags: OptionSet {
+        let rawValue: UInt8
+        static let continued = Flags(rawValue: 0x01)
+        static let beginOfStream = Flags(rawValue: 0x02)
+        static let endOfStream = Flags(rawValue: 0x04)
+    }
+
+    /// Size of the fixed header before the segment table.
+    static let headerSize = 27
+    /// Offset of the CRC field in the header.
+    static let crcOffset = 22
+    static let capturePattern: [UInt8] = Array("OggS".utf8)
+
+    var flags: Flags = []
+    var granule: Int64
+    var serial: UInt32
+    var sequence: UInt32
+    var segments: [UInt8] = []
+    var body: [UInt8] = []
+
+    /// The lacing values of one packet of `length` bytes: 255s, then the rest (possibly 0).
+    static func lacing(forPacketOf length: Int) -> [UInt8] {
+        [UInt8](repeating: 255, count: length / 255) + [UInt8(length % 255)]
+    }
+
+    /// Adds a whole packet to the page.
+    mutating func append(packet: some Collection<UInt8>) {
+        segments += Self.lacing(forPacketOf: packet.count)
+        body += packet
+    }
+
+    /// The page as bytes, checksum filled in.
+    var bytes: [UInt8] {
+        precondition(segments.count <= 255, "an Ogg page holds at most 255 segments")
+        var out: [UInt8] = []
+        out.reserveCapacity(Self.headerSize + segments.count + body.count)
+        out += Self.capturePattern
+        out.append(0)  // stream structure version
+        out.append(flags.rawValue)
+        out.appendLittleEndian(UInt64(bitPattern: granule))
+        out.appendLittleEndian(serial)
+        out.appendLittleEndian(sequence)
+        out.appendLittleEndian(UInt32(0))  // checksum, filled below
+        out.append(UInt8(segments.count))
+        out += segments
+        out += body
+        let crc = OggCRC.update(0, out)
+        withUnsafeBytes(of: crc.littleEndian) { out.replaceSubrange(Self.crcOffset..<Self.crcOffset + 4, with: $0) }
+        return out
+    }
+}
+
+extension Array where Element == UInt8 {
+    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+
+    func readLittleEndian<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        var value = T.zero
+        for i in (0..<MemoryLayout<T>.size).reversed() {
+            value = value << 8 | T(self[offset + i])
+        }
+        return value
+    }
+}
