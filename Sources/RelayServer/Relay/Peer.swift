@@ -16,8 +16,8 @@ final class Peer {
     var watchingUnit: String?
     /// Loop milliseconds of the last ping sent.
     var lastPingAt: Int64 = 0
-    /// Smoothed round-trip time from the server's pings, in ms.
-    var rttMs: Double?
+    /// Round-trip time from the server's pings.
+    var rtt = RTTEstimator()
     /// Message-rate limiting: the window's start and count.
     var rateWindowStart: Int64 = 0
     var rateWindowCount = 0

@@ -93,11 +93,10 @@ final class Relay: TransportHandler {
     }
 
     func webSocket(_ connection: WebSocketConnection, receivedPong payload: UnsafeRawBufferPointer) {
-        guard let peer = peers[connection.id], let sent = PingPayload.decode(payload) else { return }
-        let sample = Double(loop.nowMillis - sent)
-        guard sample >= 0 else { return }
-        peer.rttMs = peer.rttMs.map { $0 + (sample - $0) / 8 } ?? sample
-        metrics.rtt.record(sample / 1000)
+        guard let peer = peers[connection.id], let sent = try? PingPayload.decode(payload) else { return }
+        if peer.rtt.record(sentMillis: Double(sent), receivedMillis: Double(loop.nowMillis)), let sample = peer.rtt.lastMs {
+            metrics.rtt.record(sample / 1000)
+        }
     }
 
     func tick(nowMillis: Int64) {
@@ -106,7 +105,7 @@ final class Relay: TransportHandler {
         }
         if nowMillis - lastHeartbeat >= Int64(settings.heartbeatMs) {
             lastHeartbeat = nowMillis
-            let payload = PingPayload.encode(nowMillis)
+            let payload = PingPayload.encode(UInt64(nowMillis))
             for peer in peers.values where peer.identity != nil {
                 peer.lastPingAt = nowMillis
                 peer.connection.ping(payload: payload)
