@@ -36,10 +36,12 @@ public final class ClientLoop: Sendable {
     public let loop: ServiceLoop
     private let hub: ClientHub
 
-    public init(logger: Logger = Logger(label: "windowrelay.client"), limits: ConnectionLimits = ConnectionLimits())
-        throws(TransportError)
-    {
-        loop = ServiceLoop(listen: nil, limits: limits, tickMillis: 1000, logger: logger)
+    /// - Parameter trustedCAPath: a PEM CA bundle to trust for `wss://` (for example certs/dev-ca.crt).
+    public init(
+        logger: Logger = Logger(label: "windowrelay.client"), limits: ConnectionLimits = ConnectionLimits(),
+        trustedCAPath: String? = nil
+    ) throws(TransportError) {
+        loop = ServiceLoop(listen: nil, limits: limits, tickMillis: 1000, clientCAPath: trustedCAPath, logger: logger)
         hub = ClientHub()
         _ = try loop.start(handler: hub)
     }

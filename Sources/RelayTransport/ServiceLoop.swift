@@ -19,6 +19,7 @@ public final class ServiceLoop: @unchecked Sendable {
     public let limits: ConnectionLimits
     let listen: ListenConfiguration?
     let tickMillis: Int
+    let clientCAPath: String?
     let logger: Logger
     let mailbox = Mailbox()
 
@@ -40,10 +41,15 @@ public final class ServiceLoop: @unchecked Sendable {
     // C strings and arrays handed to lws; they outlive the context.
     private var retained: [UnsafeMutableRawPointer] = []
 
-    public init(listen: ListenConfiguration?, limits: ConnectionLimits, tickMillis: Int = 100, logger: Logger) {
+    /// - Parameter clientCAPath: PEM CA bundle a client loop trusts for `wss://` servers (nil: the system's).
+    public init(
+        listen: ListenConfiguration?, limits: ConnectionLimits, tickMillis: Int = 100, clientCAPath: String? = nil,
+        logger: Logger
+    ) {
         self.listen = listen
         self.limits = limits
         self.tickMillis = tickMillis
+        self.clientCAPath = clientCAPath
         self.logger = logger
     }
 
@@ -212,6 +218,7 @@ public final class ServiceLoop: @unchecked Sendable {
             }
         } else {
             info.port = -1  // CONTEXT_PORT_NO_LISTEN
+            if let clientCAPath { info.client_ssl_ca_filepath = cString(clientCAPath) }
             retry.pointee.secs_since_valid_ping = 30
             retry.pointee.secs_since_valid_hangup = 60
         }

@@ -2,6 +2,7 @@ import Foundation
 import RelayClient
 import RelayCore
 import RelayMedia
+import RelayServer
 import Testing
 
 @Suite("Connection and identity (PROTOCOL §1, §2)")
@@ -30,7 +31,7 @@ struct HelloTests {
         #expect(reply["result"]?["unit"] == nil)
     }
 
-    static let badTokens: [(String, (TestRelay) -> String)] = [
+    static let badTokens: [(String, @Sendable (TestRelay) -> String)] = [
         ("garbage", { _ in "not-a-jwt" }),
         ("alg none", { r in Self.unsigned(header: #"{"alg":"none","typ":"JWT"}"#, payload: Self.payload()) + "." }),
         ("wrong secret", { _ in

@@ -1,8 +1,10 @@
 import Dispatch
 import Foundation
 import RelayCore
+import RelayMedia
 import RelayStore
 import RelayTransport
+import Logging
 
 extension Relay {
     /// HTTP routes (PROTOCOL §4, §7, §8). Reads from the store run off the loop; the answer comes
@@ -10,20 +12,22 @@ extension Relay {
     func routeHTTP(_ exchange: HTTPExchange) {
         let request = exchange.request
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        switch (request.method, segments) {
-        case ("GET", ["healthz"]), ("HEAD", ["healthz"]):
+        let readOnly = request.method == "GET" || request.method == "HEAD"
+        switch segments {
+        case ["healthz"] where readOnly:
             exchange.respond(.text(200, "ok\n"))
-        case ("GET", ["readyz"]), ("HEAD", ["readyz"]):
+        case ["readyz"] where readOnly:
             let ready = accepting && !storeFailing
             exchange.respond(.text(ready ? 200 : 503, ready ? "ready\n" : "not ready\n"))
-        case ("GET", ["metrics"]):
+        case ["metrics"] where readOnly:
             exchange.respond(
                 HTTPResponse(
                     status: 200, headers: [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
                     body: .bytes(Array(metrics.render().utf8))))
-        case ("GET", ["v1", "sessions", let id, "record"]):
-            record(exchange, sessionId: id)
-        case (_, ["healthz"]), (_, ["readyz"]), (_, ["metrics"]), (_, ["v1", "sessions", _, "record"]):
+        case _ where segments.count == 4 && segments[0] == "v1" && segments[1] == "sessions" && segments[3] == "record":
+            guard readOnly else { return exchange.respond(.problem(405, "method not allowed")) }
+            record(exchange, sessionId: segments[2])
+        case ["healthz"], ["readyz"], ["metrics"]:
             exchange.respond(.problem(405, "method not allowed"))
         default:
             exchange.respond(.problem(404, "no route for \(request.method) \(request.path)"))

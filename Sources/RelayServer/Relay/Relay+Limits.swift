@@ -1,4 +1,6 @@
 import RelayCore
+import Prometheus
+import RelayTransport
 
 extension Relay {
     /// Per-connection rate limits (`limits.messagesPerSecond`, `limits.bytesPerSecond`) over

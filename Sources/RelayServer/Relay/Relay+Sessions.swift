@@ -1,6 +1,9 @@
 import RelayCore
 import RelayStore
 import RelayTransport
+import Logging
+import RelayMedia
+import Prometheus
 
 extension Relay {
     func handleSession(_ request: SessionRequest, peer: Peer, identity: Identity, id: String?) throws(Refusal) {

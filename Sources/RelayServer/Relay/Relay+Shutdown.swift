@@ -1,3 +1,5 @@
+import RelayTransport
+
 extension Relay {
     /// Stops accepting and asks every client to go (1001). `drained` runs once no connection is
     /// left (or at once when there are none); the caller bounds the wait.

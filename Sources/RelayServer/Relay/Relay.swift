@@ -4,6 +4,7 @@ import RelayCore
 import RelayMedia
 import RelayStore
 import RelayTransport
+import Prometheus
 
 /// The relay on its service thread: connections, identities, the session book and the order of
 /// what clients see. Loop-bound; the transport calls it, it calls the core and the store.
@@ -49,14 +50,14 @@ final class Relay: TransportHandler {
         let peer = Peer(connection: connection, helloDeadline: loop.nowMillis + Int64(settings.helloTimeoutSeconds) * 1000)
         peers[connection.id] = peer
         connection.context = peer
-        metrics.connections.record(peers.count)
+        metrics.connections.set(Double(peers.count))
         if !accepting { connection.close(code: 1001, reason: "server shutting down") }
     }
 
     func webSocketClosed(_ connection: WebSocketConnection) {
         guard let peer = peers.removeValue(forKey: connection.id) else { return }
         connection.context = nil
-        metrics.connections.record(peers.count)
+        metrics.connections.set(Double(peers.count))
         defer { checkDrained() }
         if let unit = peer.watchingUnit { queueWatchers[unit]?.remove(peer.id) }
         guard let identity = peer.identity, !peer.replaced, peersBySub[identity.sub] === peer else { return }

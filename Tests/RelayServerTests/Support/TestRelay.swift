@@ -51,7 +51,7 @@ final class TestRelay: Sendable {
         logger.logLevel = .warning
         server = try RelayServer(configuration: Self.configuration(dataDir: dataDir, tls: tls, tweak: tweak), logger: logger)
         port = try server.start()
-        client = try ClientLoop()
+        client = try ClientLoop(trustedCAPath: Self.repoRoot.appendingPathComponent("certs/dev-ca.crt").path)
     }
 
     deinit {
@@ -67,7 +67,7 @@ final class TestRelay: Sendable {
     }
 
     func connect() async throws -> ClientConnection {
-        try await client.connect(ClientEndpoint(host: "127.0.0.1", port: port, tls: tls, allowSelfSigned: true))
+        try await client.connect(ClientEndpoint(host: "127.0.0.1", port: port, tls: tls))
     }
 
     /// Connects and says hello; returns the connection and the hello reply.
