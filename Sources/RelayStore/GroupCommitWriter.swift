@@ -63,7 +63,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     var stats: StoreStats {
         condition.lock()
         defer { condition.unlock() }
-        return counters
+        var snapshot = counters
+        snapshot.queuedBatches = pending.count
+        return snapshot
     }
 
     var isClosing: Bool {
@@ -139,6 +141,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                     toWrite.append(index)
                 }
             } catch {
+                logger.error("batch refused", metadata: ["error": "\(error)", "events": "\(batch.events.count)"])
                 results[index] = .failure(error)
             }
         }
@@ -231,6 +234,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         defer { condition.unlock() }
         if committed {
             counters.commits += 1
+            counters.batchesCommitted += batches
             counters.maxBatchesPerCommit = max(counters.maxBatchesPerCommit, batches)
             counters.lastCommitMicros = micros
             counters.totalCommitMicros += micros

@@ -42,8 +42,16 @@ enum Schema {
 }
 
 /// A row of `event`; `data` is the event's fields as JSON object text.
-struct EventRow: Codable, FetchableRecord, PersistableRecord {
+struct EventRow: Codable, FetchableRecord, TableRecord {
     static let databaseTableName = "event"
+
+    /// Inserts the row with a cached statement (the writer's hot path: no SQL built per row).
+    func insert(_ db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql: "INSERT INTO event (sessionId, seq, at, type, actor, data, hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        try statement.execute(arguments: [sessionId, seq, at, type, actor, data, hash])
+    }
 
     var sessionId: String
     var seq: Int
@@ -95,8 +103,23 @@ struct EventRow: Codable, FetchableRecord, PersistableRecord {
 }
 
 /// A row of `session`.
-struct SessionRow: Codable, FetchableRecord, PersistableRecord {
+struct SessionRow: Codable, FetchableRecord, TableRecord {
     static let databaseTableName = "session"
+
+    /// Inserts the row, or replaces every column of the stored one, with a cached statement.
+    func upsert(_ db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO session (id, state, service, fromUnit, createdAt, endedAt, outcome, lastSeq, head)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET
+                    state = excluded.state, service = excluded.service, fromUnit = excluded.fromUnit,
+                    createdAt = excluded.createdAt, endedAt = excluded.endedAt, outcome = excluded.outcome,
+                    lastSeq = excluded.lastSeq, head = excluded.head
+                """
+        )
+        try statement.execute(arguments: [id, state, service, fromUnit, createdAt, endedAt, outcome, lastSeq, head])
+    }
 
     var id: String
     var state: String

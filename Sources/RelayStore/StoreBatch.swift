@@ -96,8 +96,12 @@ public struct StoreStats: Sendable, Hashable {
     public var batchesStored: Int = 0
     /// Batches completed with failure (including those refused because the store was closed).
     public var batchesFailed: Int = 0
+    /// Batches written by committed transactions (an empty batch needs none).
+    public var batchesCommitted: Int = 0
     /// Events stored.
     public var eventsStored: Int = 0
+    /// Batches waiting for the writer when the stats were taken.
+    public var queuedBatches: Int = 0
     /// The most batches one transaction carried.
     public var maxBatchesPerCommit: Int = 0
     /// Duration of the latest transaction, BEGIN to COMMIT (the fsync included), in microseconds.
@@ -109,6 +113,6 @@ public struct StoreStats: Sendable, Hashable {
 
     /// Mean batches per committed transaction: how much group commit saved.
     public var batchesPerCommit: Double {
-        commits == 0 ? 0 : Double(batchesStored) / Double(commits)
+        commits == 0 ? 0 : Double(batchesCommitted) / Double(commits)
     }
 }

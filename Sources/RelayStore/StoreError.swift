@@ -37,8 +37,8 @@ extension StoreError: CustomStringConvertible {
             return "event \(seq) of session \(sessionId) is already stored; the in-memory sequence is behind the "
                 + "store, restart the server to reload its sessions"
         case .invalidData(let sessionId, let seq, let reason):
-            return "event \(seq) of session \(sessionId) has data that is not valid JSON text (\(reason)); "
-                + "this is a bug or a damaged database, restore from a backup"
+            return "event \(seq) of session \(sessionId) has data that cannot be JSON text (\(reason)); "
+                + "a server bug (NaN or infinite number) when storing, a damaged database when reading: report it"
         case .database(let code, let extendedCode, let message):
             return "database error \(code) (extended \(extendedCode)): \(message); see the server log, "
                 + "and check the disk and storage.dataDir"

@@ -71,6 +71,25 @@ import Testing
         #expect(try reopened.events(sessionId: "s_1", afterSeq: 0).map(\.seq) == Array(1...200))
     }
 
+    @Test func closingFromACompletionDoesNotDeadlock() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try RelayStore(dataDirectory: dir.path)
+        let result: Result<StoreBatchResult, StoreError> = await withCheckedContinuation { continuation in
+            store.enqueue(StoreBatch(events: [event("s_1", 1)])) { result in
+                store.close()  // on the writer thread: must return without waiting for itself
+                continuation.resume(returning: result)
+            }
+        }
+        #expect(result.isSuccess)
+        store.close()
+        #expect(throws: StoreError.closed) { try store.sessionCount() }
+
+        let reopened = try RelayStore(dataDirectory: dir.path)
+        defer { reopened.close() }
+        #expect(try reopened.events(sessionId: "s_1", afterSeq: 0).map(\.seq) == [1])
+    }
+
     @Test func aDuplicateSeqFailsItsBatchAloneAndLaterBatchesSucceed() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -82,6 +82,30 @@ import Testing
         )
     }
 
+    @Test func batchesAwaitedOneByOneCommitOneByOne() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try RelayStore(dataDirectory: dir.path)
+        defer { store.close() }
+
+        let count = 100
+        let start = ContinuousClock.now
+        for seq in 1...count {
+            let result = await store.commit(
+                StoreBatch(events: [event("s_1", seq)], summaries: [summary("s_1", lastSeq: seq)])
+            )
+            #expect(result.isSuccess)
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(store.commitCount == count)
+        #expect(store.stats.batchesPerCommit == 1)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print(
+            "sequential: \(count) commits in \(String(format: "%.3f", seconds)) s: "
+                + "\(Int(Double(count) / seconds)) commits/s, mean commit \(store.stats.totalCommitMicros / count) µs"
+        )
+    }
+
     @Test func replayReturnsExactlyTheRangeAfterEverythingQueuedBefore() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
