@@ -24,6 +24,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: [Pending] = []
     private var closing = false
+    private var stalled = false
     private var finished = false
     private var counters = StoreStats()
     private var thread: Thread?
@@ -66,6 +67,20 @@ final class GroupCommitWriter: @unchecked Sendable {
         var snapshot = counters
         snapshot.queuedBatches = pending.count
         return snapshot
+    }
+
+    /// True while a commit keeps failing and is being retried (disk full, I/O errors).
+    var isStalled: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stalled
+    }
+
+    private func setStalled(_ value: Bool, counting: Bool) {
+        condition.lock()
+        stalled = value
+        if counting { counters.failedCommits += 1 }
+        condition.unlock()
     }
 
     var isClosing: Bool {
@@ -127,7 +142,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     /// Writes the batches in one transaction; each batch in its own savepoint so that a bad batch
-    /// (a duplicate seq) fails alone. A failure of the transaction itself (disk full, I/O) fails them all.
+    /// (a duplicate seq) fails alone. A failure of the transaction itself (disk full, I/O) is retried.
     private func commit(_ batches: [StoreBatch]) -> [Result<StoreBatchResult, StoreError>] {
         var results = [Result<StoreBatchResult, StoreError>?](repeating: nil, count: batches.count)
         var rows = [[EventRow]](repeating: [], count: batches.count)
@@ -149,25 +164,41 @@ final class GroupCommitWriter: @unchecked Sendable {
         if !toWrite.isEmpty {
             let start = ContinuousClock.now
             var committed = false
-            do {
-                try pool.writeWithoutTransaction { db in
-                    try db.inTransaction(.immediate) {
-                        for index in toWrite {
-                            results[index] = try write(batches[index], rows: rows[index], db)
+            var attempt = 0
+            while true {
+                do {
+                    try pool.writeWithoutTransaction { db in
+                        try db.inTransaction(.immediate) {
+                            for index in toWrite {
+                                results[index] = try write(batches[index], rows: rows[index], db)
+                            }
+                            return .commit
                         }
-                        return .commit
                     }
+                    committed = true
+                    break
+                } catch {
+                    // The transaction itself failed (disk full, I/O): nothing of it was written. Giving
+                    // up would let later batches commit after a gap in a session's seqs, so the same
+                    // batches are tried again, in order, until they commit or the store closes.
+                    let failure = StoreError(error)
+                    if attempt == 0 || attempt % 20 == 0 {
+                        logger.error(
+                            "commit failed; retrying the same batches",
+                            metadata: ["error": "\(failure)", "batches": "\(toWrite.count)", "attempt": "\(attempt)"])
+                    }
+                    if isClosing {
+                        for index in toWrite { results[index] = .failure(failure) }
+                        break
+                    }
+                    setStalled(true, counting: true)
+                    attempt += 1
+                    Thread.sleep(forTimeInterval: min(2.0, 0.05 * Double(1 << min(attempt, 6))))
                 }
-                committed = true
-            } catch {
-                let failure = StoreError(error)
-                logger.error(
-                    "commit failed; every batch of the transaction failed",
-                    metadata: ["error": "\(failure)", "batches": "\(toWrite.count)"]
-                )
-                for index in toWrite {
-                    results[index] = .failure(failure)
-                }
+            }
+            if attempt > 0 {
+                setStalled(false, counting: false)
+                if committed { logger.notice("commit succeeded again", metadata: ["attempts": "\(attempt + 1)"]) }
             }
             let elapsed = ContinuousClock.now - start
             let micros = Int(elapsed.components.seconds) * 1_000_000

@@ -58,6 +58,10 @@ public final class RelayStore: EventStore {
 
     public var stats: StoreStats { writer.stats }
 
+    /// True while commits fail and are being retried (for example the disk is full): nothing
+    /// queued is lost, but nothing new should be promised until it clears.
+    public var isStalled: Bool { writer.isStalled }
+
     /// Transactions committed since the store was opened.
     public var commitCount: Int { writer.stats.commits }
 

@@ -132,7 +132,7 @@ import Testing
         #expect(store.stats.batchesFailed == 2)
     }
 
-    @Test func aFullDiskIsReportedAsSuchAndTheStoreRecovers() async throws {
+    @Test func aFullDiskStallsTheWriterWithoutLosingOrReorderingAnything() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let store = try RelayStore(dataDirectory: dir.path)
@@ -142,14 +142,30 @@ import Testing
         let pages = try #require(try store.writerPragma("page_count"))
         try store.setWriterPragma("max_page_count", pages + 1)
         let bulky: [String: JSONValue] = ["text": .string(String(repeating: "x", count: 2000))]
-        let tooBig = await store.commit(StoreBatch(events: (2...200).map { event("s_1", $0, data: bulky) }))
-        let failure = try #require(tooBig.failure)
+        // Neither batch can commit while the disk is full; the second must not overtake the first.
+        let big = Task { await store.commit(StoreBatch(events: (2...200).map { event("s_1", $0, data: bulky) })) }
+        let next = Task { await store.commit(StoreBatch(events: [event("s_1", 201)])) }
+        var waited = 0
+        while !store.isStalled && waited < 200 {
+            try await Task.sleep(for: .milliseconds(25))
+            waited += 1
+        }
+        #expect(store.isStalled)
+        #expect(try store.events(sessionId: "s_1", afterSeq: 0).map(\.seq) == [1])
+
+        // Space returns: the same batches commit, in order, and the stall clears.
+        try store.setWriterPragma("max_page_count", 1_073_741_823)
+        #expect(await big.value.isSuccess)
+        #expect(await next.value.isSuccess)
+        #expect(!store.isStalled)
+        #expect(try store.events(sessionId: "s_1", afterSeq: 0).map(\.seq) == Array(1...201))
+        #expect(store.stats.failedCommits > 0)
+    }
+
+    @Test func aFullDiskErrorSaysSo() {
+        let failure = StoreError.diskFull(message: "database or disk is full")
         #expect(failure.isDiskFull)
         #expect(failure.description.contains("full"))
-
-        try store.setWriterPragma("max_page_count", 1_073_741_823)
-        #expect(await store.commit(StoreBatch(events: [event("s_1", 2, data: bulky)])).isSuccess)
-        #expect(try store.events(sessionId: "s_1", afterSeq: 0).map(\.seq) == [1, 2])
     }
 
     @Test func errorsSayWhatToDo() {

@@ -17,7 +17,7 @@ extension Relay {
         case ["healthz"] where readOnly:
             exchange.respond(.text(200, "ok\n"))
         case ["readyz"] where readOnly:
-            let ready = accepting && !storeFailing
+            let ready = accepting && !store.isStalled
             exchange.respond(.text(ready ? 200 : 503, ready ? "ready\n" : "not ready\n"))
         case ["metrics"] where readOnly:
             exchange.respond(

@@ -7,8 +7,8 @@ import Prometheus
 
 extension Relay {
     func handleSession(_ request: SessionRequest, peer: Peer, identity: Identity, id: String?) throws(Refusal) {
-        if storeFailing, request.kind != .queueWatch {
-            throw Refusal(.internal, "storage is failing (disk full?); try again shortly")
+        if request.kind != .queueWatch, store.isStalled {
+            throw Refusal(.internal, "storage cannot commit right now (disk full?); nothing was changed, try again shortly")
         }
         var outcome = try book.handle(request, by: identity, now: wallMillis)
         if let grant = outcome.applicantToken {
@@ -92,7 +92,6 @@ extension Relay {
             loop.execute {
                 let relay = bound.value
                 relay.metrics.commitLatency(millis: loop.nowMillis - started)
-                relay.storeFailing = (try? result.get()) == nil
                 for (release, value) in relay.outbox.complete(ticket: ticket, result: result) { release(value) }
             }
         }

@@ -23,8 +23,6 @@ final class Relay: TransportHandler {
     var lastBookTick: Int64 = 0
     var lastHeartbeat: Int64 = 0
     var accepting = true
-    /// Set when a store commit failed: event-producing requests are refused until one succeeds.
-    var storeFailing = false
     /// Called once every connection has gone after `beginShutdown`.
     var shutdownDrained: (() -> Void)?
 

@@ -16,34 +16,35 @@ final class RelayMetrics: Sendable {
     let messagesRateLimited: Counter
 
     init() {
-        connections = registry.makeGauge(
-            name: "windowrelay_connections", help: "Open WebSocket connections (before and after hello).")
-        rtt = registry.makeValueHistogram(
-            name: "windowrelay_rtt_seconds", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.3, 0.6, 1, 2.5],
-            help: "Round-trip time from the server's WebSocket pings.")
-        events = registry.makeCounter(
-            name: "windowrelay_events_total", help: "Session events appended to the record.")
-        commit = registry.makeValueHistogram(
-            name: "windowrelay_store_commit_seconds",
-            buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-            help: "Time from handing a batch to the store writer to its commit being seen on the loop.")
-        sessionsQueued = registry.makeGauge(
-            name: "windowrelay_sessions", labels: [("state", "queued")], help: "Live sessions by state.")
-        sessionsActive = registry.makeGauge(
-            name: "windowrelay_sessions", labels: [("state", "active")], help: "Live sessions by state.")
+        let r = registry
+        connections = r.makeGauge(
+            descriptor: .relay("connections", help: "Open WebSocket connections (before and after hello)."))
+        rtt = r.makeValueHistogram(
+            descriptor: .relay("rtt_seconds", help: "Round-trip time from the server's WebSocket pings."),
+            buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.3, 0.6, 1, 2.5])
+        events = r.makeCounter(descriptor: .relay("events_total", help: "Session events appended to the record."))
+        commit = r.makeValueHistogram(
+            descriptor: .relay(
+                "store_commit_seconds",
+                help: "Time from handing a batch to the store writer to its commit being seen on the loop."),
+            buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1])
+        let sessions = MetricNameDescriptor.relay("sessions", help: "Live sessions by state.")
+        sessionsQueued = r.makeGauge(descriptor: sessions, labels: [("state", "queued")])
+        sessionsActive = r.makeGauge(descriptor: sessions, labels: [("state", "active")])
+        let refused = MetricNameDescriptor.relay("request_errors_total", help: "Requests refused, by error code.")
         var errors: [ErrorCode: Counter] = [:]
         for code in ErrorCode.allCases {
-            errors[code] = registry.makeCounter(
-                name: "windowrelay_request_errors_total", labels: [("code", code.rawValue)],
-                help: "Requests refused, by error code.")
+            errors[code] = r.makeCounter(descriptor: refused, labels: [("code", code.rawValue)])
         }
         errorCounters = errors
-        sendQueueOverflows = registry.makeCounter(
-            name: "windowrelay_send_queue_overflows_total",
-            help: "Connections closed with 4408 because they fell behind by more than limits.sendQueueBytes.")
-        messagesRateLimited = registry.makeCounter(
-            name: "windowrelay_messages_rate_limited_total",
-            help: "Messages refused because a connection exceeded its message or byte rate.")
+        sendQueueOverflows = r.makeCounter(
+            descriptor: .relay(
+                "send_queue_overflows_total",
+                help: "Connections closed with 4408 because they fell behind by more than limits.sendQueueBytes."))
+        messagesRateLimited = r.makeCounter(
+            descriptor: .relay(
+                "messages_rate_limited_total",
+                help: "Messages refused because a connection exceeded its message or byte rate."))
     }
 
     func eventsAppended(_ n: Int) { events.increment(by: Int64(n)) }
@@ -66,4 +67,11 @@ final class RelayMetrics: Sendable {
 
     /// The exposition text.
     func render() -> String { registry.emitToString() }
+}
+
+extension MetricNameDescriptor {
+    /// A `windowrelay_` metric.
+    fileprivate static func relay(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "windowrelay", metricName: name, unitName: "", helpText: help)
+    }
 }
