@@ -22,6 +22,8 @@ final class Peer {
     var rateWindowStart: Int64 = 0
     var rateWindowCount = 0
     var rateWindowBytes = 0
+    var rateWindowRefused = false
+    /// Consecutive windows in which messages were refused.
     var rateViolations = 0
 
     init(connection: WebSocketConnection, helloDeadline: Int64) {

@@ -9,14 +9,11 @@ extension Relay {
     func admit(_ peer: Peer, bytes: Int) -> Refusal? {
         let now = loop.nowMillis
         if now - peer.rateWindowStart >= 1000 {
-            if peer.rateWindowCount > settings.messagesPerSecond || peer.rateWindowBytes > settings.bytesPerSecond {
-                peer.rateViolations += 1
-            } else {
-                peer.rateViolations = 0
-            }
+            peer.rateViolations = peer.rateWindowRefused ? peer.rateViolations + 1 : 0
             peer.rateWindowStart = now
             peer.rateWindowCount = 0
             peer.rateWindowBytes = 0
+            peer.rateWindowRefused = false
         }
         peer.rateWindowCount += 1
         peer.rateWindowBytes += bytes
@@ -27,10 +24,13 @@ extension Relay {
             peer.connection.close(code: 4429, reason: "rate limit exceeded repeatedly")
             return nil
         }
-        // Tell the client once per window, not once per refused message.
-        let first = peer.rateWindowCount == settings.messagesPerSecond + 1
-            || (peer.rateWindowBytes - bytes <= settings.bytesPerSecond && peer.rateWindowBytes > settings.bytesPerSecond)
-        return first ? Refusal(.rateLimited, "over \(settings.messagesPerSecond) messages or \(settings.bytesPerSecond) bytes per second") : Refusal(.rateLimited, "rate limited")
+        // The message is dropped; the client hears about it once per window, not once per message.
+        if peer.rateWindowRefused { return Refusal.silentlyDropped }
+        peer.rateWindowRefused = true
+        return Refusal(
+            .rateLimited,
+            "over limits.messagesPerSecond (\(settings.messagesPerSecond)) or limits.bytesPerSecond "
+                + "(\(settings.bytesPerSecond)); messages are dropped until the next second")
     }
 
     /// Binary frames: audio (0x01), document chunks (0x02) and video (0x03) come with their issues;
@@ -38,4 +38,9 @@ extension Relay {
     func binaryFrame(_ peer: Peer, identity: Identity, bytes: UnsafeRawBufferPointer) {
         peer.sendError(Refusal(.badRequest, "binary frame kind \(bytes.first.map { String($0) } ?? "none") is not supported"), id: nil)
     }
+}
+
+extension Refusal {
+    /// A refusal that is not told to the client again (rate limiting within one window).
+    static let silentlyDropped = Refusal(.rateLimited, "")
 }

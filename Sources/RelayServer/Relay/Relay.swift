@@ -73,7 +73,7 @@ final class Relay: TransportHandler {
     func webSocket(_ connection: WebSocketConnection, received message: UnsafeRawBufferPointer, binary: Bool) {
         guard let peer = peers[connection.id], connection.isOpen else { return }
         if let refusal = admit(peer, bytes: message.count) {
-            peer.sendError(refusal, id: nil)
+            if refusal != .silentlyDropped { peer.sendError(refusal, id: nil) }
             return
         }
         guard let identity = peer.identity else {

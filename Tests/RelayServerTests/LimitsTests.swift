@@ -1,0 +1,27 @@
+import RelayClient
+import RelayCore
+import RelayServer
+import Testing
+
+@Suite("Per-connection limits")
+struct LimitsTests {
+    @Test func floodingPastTheMessageRateIsRefusedOncePerWindowAndTheRestStillAnswered() async throws {
+        let relay = try TestRelay { $0.limits.messagesPerSecond = 5 }
+        let c = try await relay.join("clerk-1", .clerk, unit: "qd-xihaian")
+        // The hello counted as one message of this window.
+        for i in 0..<12 { c.send(json: ["type": "queue.watch", "id": .string("q\(i)")]) }
+        var oks = 0
+        var limited = 0
+        while oks + limited < 13 {
+            guard let message = try? await c.nextJSON(timeout: 1.5) else { break }
+            if message["type"] == "ok" { oks += 1 }
+            if message["code"] == "rate_limited" { limited += 1 }
+        }
+        #expect(oks == 4)
+        #expect(limited == 1)
+        // The next window admits messages again.
+        try await Task.sleep(for: .milliseconds(1100))
+        let reply = try await c.request(["type": "queue.watch", "id": "after"])
+        #expect(reply["type"] == "ok")
+    }
+}
