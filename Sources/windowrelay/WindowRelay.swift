@@ -10,7 +10,7 @@ struct WindowRelay: AsyncParsableCommand {
             Runs the WebSocket relay (sessions, documents, form guidance, Opus audio) and its tools.
             Start with: windowrelay serve --config config/relay.yaml
             """,
-        subcommands: [Serve.self, Token.self, Record.self]
+        subcommands: [Serve.self, Token.self, Record.self, Bench.self]
     )
 }
 
