@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "RelayStore",
             dependencies: [
-                "RelayCore",
+                "RelayCore", "RelayMedia",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

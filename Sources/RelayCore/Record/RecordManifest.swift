@@ -28,6 +28,17 @@ public struct RecordManifest: Sendable {
 
     public var head: String { events.last?.hash ?? String(repeating: "0", count: 64) }
 
+    /// The recorded tracks, from their `track.removed` events (which carry the recording's summary):
+    /// `{track, file, participant, packets, lost, durationMs, sha256}`.
+    public var recordedTracks: [JSONValue] {
+        events.filter { $0.type == "track.removed" && $0.data["file"] != nil }.map { event in
+            var o: [String: JSONValue] = [:]
+            for key in ["track", "file", "packets", "lost", "durationMs", "sha256"] { o[key] = event.data[key] }
+            o["participant"] = event.data["participant"]?["id"]
+            return .object(o)
+        }
+    }
+
     /// Whether `identity` may read the record: a participant of the session, an applicant whose
     /// token is scoped to it, or ops (who get the redacted view).
     public func mayRead(_ identity: Identity) -> Bool {
@@ -51,7 +62,7 @@ public struct RecordManifest: Sendable {
             "participants": .array(participants),
             "events": .array(events.map { redact ? Self.redacted($0) : $0.recordEntry }),
             "documents": .array(redact ? documents.map(Self.redactedDocument) : documents),
-            "tracks": .array(tracks),
+            "tracks": .array(tracks.isEmpty ? recordedTracks : tracks),
             "head": .string(head),
         ]
     }

@@ -1,5 +1,5 @@
 import Foundation
-public import RelayCore
+import RelayCore
 
 /// Issues and checks the server's HS256 JWTs (RFC 7519) with the rules of PROTOCOL §1.
 ///

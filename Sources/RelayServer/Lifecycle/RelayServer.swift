@@ -16,6 +16,7 @@ public final class RelayServer: Sendable {
     public let configuration: RelayConfiguration
     let loop: ServiceLoop
     let store: RelayStore
+    let recorder: TrackRecorder
     let logger: Logger
     private let relay: UncheckedRelay
     private let port = Mutex<Int?>(nil)
@@ -62,8 +63,9 @@ public final class RelayServer: Sendable {
                 maxWaitingPerUnit: configuration.queue.maxWaitingPerUnit),
             chainHash: RecordChain(sha256: { SHA256.hash($0) }).hash,
             makeSessionId: { SessionIdentifiers.make(prefix: "s_") })
+        var tracks = TrackTable()
         do {
-            try Self.recover(&book, store: store, logger: logger)
+            try Self.recover(&book, tracks: &tracks, store: store, dataDirectory: configuration.storage.dataDir, logger: logger)
         } catch {
             store.close()
             throw .storage("cannot rebuild live sessions from the record: \(error)")
@@ -74,19 +76,48 @@ public final class RelayServer: Sendable {
             maxMessageBytes: configuration.limits.maxMessageBytes,
             messagesPerSecond: configuration.limits.messagesPerSecond,
             bytesPerSecond: configuration.limits.bytesPerSecond)
+        recorder = TrackRecorder(dataDirectory: configuration.storage.dataDir, logger: logger)
         relay = UncheckedRelay(
             Relay(
-                settings: settings, tokens: TokenAuthority(secret: secret), store: store, book: book, loop: loop,
+                settings: settings, tokens: TokenAuthority(secret: secret), store: store, book: book, tracks: tracks,
+                recorder: recorder, recordingEnabled: configuration.recording.enabled, loop: loop,
                 metrics: RelayMetrics(), logger: logger))
     }
 
     /// Rebuilds the sessions that were live from the event log. Nobody is connected after a
-    /// restart: participants who were present are marked away (with the usual grace to come
-    /// back), and those events are committed before the server listens.
-    static func recover(_ book: inout SessionBook, store: RelayStore, logger: Logger) throws {
+    /// restart: participants who were present are marked away (with the usual grace to come back).
+    /// Tracks that were open are closed: their recordings are repaired (cut after the last whole
+    /// Ogg page, ended) and recorded as `track.removed` with reason `recovered`. Those events are
+    /// committed before the server listens.
+    static func recover(
+        _ book: inout SessionBook, tracks: inout TrackTable, store: RelayStore, dataDirectory: String, logger: Logger
+    ) throws {
         let events = try store.liveEvents()
-        for event in events { book.restore(event) }
-        let interrupted = book.allConnectionsLost(now: Timestamp.millis(Date())).emitted.map(\.event)
+        for event in events {
+            book.restore(event)
+            tracks.restore(event)
+        }
+        let now = Timestamp.millis(Date())
+        var interrupted: [SessionEvent] = []
+        for sessionId in book.liveSessionIds {
+            for track in tracks.tracks(sessionId: sessionId) {
+                let key = TrackRecorder.Key(sessionId: sessionId, track: track.number)
+                var data: [String: JSONValue] = [
+                    "track": .number(Double(track.number)), "participant": ["id": .string(track.owner)],
+                    "kind": .string(track.kind), "reason": "recovered",
+                ]
+                if let summary = TrackRecorder.repair(dataDirectory: dataDirectory, key: key) {
+                    data["file"] = .string(summary.file)
+                    data["durationMs"] = .number(Double(summary.durationMs))
+                    data["sha256"] = .string(summary.sha256)
+                }
+                if let emitted = try? book.append(sessionId: sessionId, type: "track.removed", actor: "server", data: data, now: now) {
+                    interrupted.append(emitted.event)
+                    tracks.restore(emitted.event)
+                }
+            }
+        }
+        interrupted += book.allConnectionsLost(now: now).emitted.map(\.event)
         if !interrupted.isEmpty {
             let summaries = Set(interrupted.map(\.sessionId)).compactMap { book.session($0).map(SessionSummary.init) }
             try store.commitNow(StoreBatch(events: interrupted, summaries: summaries, replay: nil))
@@ -129,6 +160,7 @@ public final class RelayServer: Sendable {
         let millis = Int(grace.components.seconds * 1000)
         _ = drained.wait(timeout: .now() + .milliseconds(millis))
         loop.stop()
+        recorder.shutdown()
         store.close()
     }
 }

@@ -23,6 +23,9 @@ final class Peer {
     var rateWindowCount = 0
     var rateWindowBytes = 0
     var rateWindowRefused = false
+    /// Invalid media frames in the current one-second window.
+    var invalidMediaWindowStart: Int64 = 0
+    var invalidMediaCount = 0
     /// Consecutive windows in which messages were refused.
     var rateViolations = 0
 

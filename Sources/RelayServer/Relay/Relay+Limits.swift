@@ -33,10 +33,24 @@ extension Relay {
                 + "(\(settings.bytesPerSecond)); messages are dropped until the next second")
     }
 
-    /// Binary frames: audio (0x01), document chunks (0x02) and video (0x03) come with their issues;
-    /// until then every binary frame is refused with a clear error and the connection stays open.
+    /// Binary frames (PROTOCOL §4, §6): audio takes the short path; a frame that cannot be parsed
+    /// or is of an unsupported kind is refused with a clear error and the connection stays open.
     func binaryFrame(_ peer: Peer, identity: Identity, bytes: UnsafeRawBufferPointer) {
-        peer.sendError(Refusal(.badRequest, "binary frame kind \(bytes.first.map { String($0) } ?? "none") is not supported"), id: nil)
+        let frame: BinaryFrame
+        do {
+            frame = try BinaryFrame.parse(bytes)
+        } catch {
+            peer.sendError(Refusal(.badRequest, "binary frame refused: \(error)"), id: nil)
+            return
+        }
+        switch frame {
+        case .audio(let header, let payload):
+            audioFrame(peer, identity: identity, bytes: bytes, header: header, payload: payload)
+        case .documentChunk:
+            peer.sendError(Refusal(.badRequest, "document chunks need a doc.offer first"), id: nil)
+        case .video:
+            peer.sendError(Refusal(.unsupportedType, "binary video frames are not supported; use signal (WebRTC)"), id: nil)
+        }
     }
 }
 

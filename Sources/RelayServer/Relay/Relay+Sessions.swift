@@ -10,6 +10,15 @@ extension Relay {
         if request.kind != .queueWatch, store.isStalled {
             throw Refusal(.internal, "storage cannot commit right now (disk full?); nothing was changed, try again shortly")
         }
+        if case .end(let sessionId, _, _) = request, !tracks.tracks(sessionId: sessionId).isEmpty,
+            book.isPresent(sub: identity.sub, sessionId: sessionId)
+        {
+            // Recordings are finalised first, so their summaries (and hashes) are in the record
+            // before session.ended; the end runs again once the last track.removed is recorded.
+            pendingEnds[sessionId, default: []].append((request, peer, identity, id))
+            closeTracks(sessionId: sessionId, reason: "session ended")
+            return
+        }
         var outcome = try book.handle(request, by: identity, now: wallMillis)
         if let grant = outcome.applicantToken {
             let claims = TokenClaims(
@@ -37,6 +46,8 @@ extension Relay {
     /// connections that have joined their sessions, then the requester gets its reply (and, for a
     /// join, its replay), then queue watchers get their updates.
     func apply(_ outcome: SessionOutcome, for peer: Peer?, requestId: String?) {
+        // Consequences (closing tracks, a deferred end) are queued after this outcome, never before.
+        defer { for emitted in outcome.emitted { afterEvent(emitted.event) } }
         let joining = peer.flatMap { p in joinTarget(of: outcome, peer: p) }
         let release: (Result<StoreBatchResult, StoreError>?) -> Void = { [self] stored in
             if case .failure(let error)? = stored {
@@ -112,11 +123,12 @@ extension Relay {
     /// Sends an event to each recipient's connection that has joined the session, once, in order.
     func deliver(_ emitted: Emitted) {
         let event = emitted.event
-        var frame: [UInt8]?
+        // One frame for every receiver: serialised once, never copied per receiver.
+        var frame: OutboundFrame?
         for sub in emitted.recipients {
             guard let peer = peersBySub[sub], let seen = peer.joined[event.sessionId], event.seq > seen else { continue }
-            if frame == nil { frame = event.wireMessage.canonicalBytes }
-            peer.connection.send(text: frame!)
+            if frame == nil { frame = OutboundFrame(event.wireMessage.canonicalBytes, binary: false) }
+            peer.connection.send(frame!, as: .message)
             peer.joined[event.sessionId] = event.seq
             if event.type == "participant.left", event.data["participant"]?["id"]?.stringValue == sub {
                 peer.joined.removeValue(forKey: event.sessionId)
@@ -130,8 +142,8 @@ extension Relay {
     func publishQueue(_ unit: String) {
         guard let watchers = queueWatchers[unit], !watchers.isEmpty else { return }
         let message: JSONValue = ["type": "queue.update", "unit": .string(unit), "waiting": .array(book.waiting(unit: unit))]
-        let bytes = message.canonicalBytes
-        for id in watchers { peers[id]?.connection.send(text: bytes) }
+        let frame = OutboundFrame(message.canonicalBytes, binary: false)
+        for id in watchers { peers[id]?.connection.send(frame, as: .message) }
     }
 
     private func summaries(of outcome: SessionOutcome) -> [SessionSummary] {
@@ -141,5 +153,38 @@ extension Relay {
             if let s = book.session(emitted.event.sessionId) { result.append(SessionSummary(s)) }
         }
         return result
+    }
+}
+
+extension Relay {
+    /// Loop-side consequences of an event, applied when it is made (before it is durable, like the
+    /// book's own state): tracks of a participant who left are closed; a session whose last track
+    /// closed runs its deferred `session.end`.
+    func afterEvent(_ event: SessionEvent) {
+        switch event.type {
+        case "participant.left":
+            if let sub = event.data["participant"]?["id"]?.stringValue {
+                for track in tracks.tracks(owner: sub) where track.sessionId == event.sessionId {
+                    closeTrack(track, actor: "server", reason: "participant left", reply: nil)
+                }
+            }
+        case "track.removed":
+            guard tracks.tracks(sessionId: event.sessionId).isEmpty,
+                let waiting = pendingEnds.removeValue(forKey: event.sessionId)
+            else { return }
+            for end in waiting {
+                do {
+                    try handleSession(end.request, peer: end.peer, identity: end.identity, id: end.id)
+                } catch {
+                    refuse(end.peer, id: end.id, error)
+                }
+            }
+        case "session.ended":
+            // Ended another way (declined, expired, by ops) with tracks open: finish the recordings.
+            closeTracks(sessionId: event.sessionId, reason: "session ended")
+            tracks.forget(sessionId: event.sessionId)
+        default:
+            break
+        }
     }
 }

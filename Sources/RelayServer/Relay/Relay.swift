@@ -23,14 +23,24 @@ final class Relay: TransportHandler {
     var lastBookTick: Int64 = 0
     var lastHeartbeat: Int64 = 0
     var accepting = true
+    /// Open media tracks (owners and numbers) and their live statistics.
+    var tracks = TrackTable()
+    var liveTracks: [TrackRecorder.Key: LiveTrack] = [:]
+    let recorder: TrackRecorder
+    let recordingEnabled: Bool
+    /// `session.end` requests waiting for their session's recordings to be final.
+    var pendingEnds: [String: [(request: SessionRequest, peer: Peer, identity: Identity, id: String?)]] = [:]
     /// Called once every connection has gone after `beginShutdown`.
     var shutdownDrained: (() -> Void)?
 
     init(
-        settings: RelaySettings, tokens: TokenAuthority, store: RelayStore, book: SessionBook, loop: ServiceLoop,
-        metrics: RelayMetrics, logger: Logger
+        settings: RelaySettings, tokens: TokenAuthority, store: RelayStore, book: SessionBook, tracks: TrackTable,
+        recorder: TrackRecorder, recordingEnabled: Bool, loop: ServiceLoop, metrics: RelayMetrics, logger: Logger
     ) {
         self.settings = settings
+        self.tracks = tracks
+        self.recorder = recorder
+        self.recordingEnabled = recordingEnabled
         self.tokens = tokens
         self.store = store
         self.book = book
@@ -211,7 +221,12 @@ final class Relay: TransportHandler {
             try handleSession(sessionRequest, peer: peer, identity: identity, id: id)
             return
         }
-        throw Refusal(.badRequest, "unknown type \"\(type)\"")
+        switch type {
+        case "audio.open": try audioOpen(body, peer: peer, identity: identity, id: id)
+        case "audio.close": try audioClose(body, peer: peer, identity: identity, id: id)
+        case "signal": try signal(body, peer: peer, identity: identity, id: id)
+        default: throw Refusal(.badRequest, "unknown type \"\(type)\"")
+        }
     }
 
     func refuse(_ peer: Peer, id: String?, _ refusal: Refusal) {

@@ -13,6 +13,18 @@ final class RelayMetrics: Sendable {
     private let sessionsActive: Gauge
     private let errorCounters: [ErrorCode: Counter]
     let sendQueueOverflows: Counter
+    let signals: Counter
+    private let audio: [AudioResult: Counter]
+
+    /// What happened to an audio packet.
+    enum AudioResult: String, CaseIterable {
+        /// Delivered into a receiver's queue (one per receiver).
+        case forwarded
+        /// Refused: not the sender's track, or libopus rejects it.
+        case invalid
+        /// Dropped from a slow receiver's queue, oldest first.
+        case dropped
+    }
     let messagesRateLimited: Counter
 
     init() {
@@ -41,10 +53,23 @@ final class RelayMetrics: Sendable {
             descriptor: .relay(
                 "send_queue_overflows_total",
                 help: "Connections closed with 4408 because they fell behind by more than limits.sendQueueBytes."))
+        signals = r.makeCounter(
+            descriptor: .relay("signals_total", help: "WebRTC signalling messages relayed (signal)."))
+        let audioPackets = MetricNameDescriptor.relay(
+            "audio_packets_total", help: "Audio packets: forwarded (per receiver), invalid (refused), dropped (slow receiver).")
+        var audio: [AudioResult: Counter] = [:]
+        for result in AudioResult.allCases {
+            audio[result] = r.makeCounter(descriptor: audioPackets, labels: [("result", result.rawValue)])
+        }
+        self.audio = audio
         messagesRateLimited = r.makeCounter(
             descriptor: .relay(
                 "messages_rate_limited_total",
                 help: "Messages refused because a connection exceeded its message or byte rate."))
+    }
+
+    func audioPackets(_ result: AudioResult, _ n: Int) {
+        if n > 0 { audio[result]?.increment(by: Int64(n)) }
     }
 
     func eventsAppended(_ n: Int) { events.increment(by: Int64(n)) }

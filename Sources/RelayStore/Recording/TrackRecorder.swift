@@ -1,0 +1,243 @@
+import Foundation
+import Glibc
+public import Logging
+import RelayMedia
+
+/// Records audio tracks to Ogg Opus files (RFC 7845) on a thread of its own, so that recording
+/// never slows forwarding. It also decodes a sample of each track's packets to measure its level.
+///
+/// Files live at `<dataDir>/recordings/<sessionId>/track-<n>.opus`. Pages are written as they
+/// complete (no sync per packet); `close` writes the end-of-stream page, syncs the file and reports
+/// its summary. After a crash, `repair` truncates a file to its last whole page and ends it.
+///
+/// `@unchecked Sendable`: `jobs`, `closing` and `levels` are guarded by `condition`; the writers
+/// and files are touched only on the recorder thread.
+public final class TrackRecorder: @unchecked Sendable {
+    /// A track: its session and number.
+    public struct Key: Hashable, Sendable {
+        public var sessionId: String
+        public var track: UInt16
+        public init(sessionId: String, track: UInt16) {
+            self.sessionId = sessionId
+            self.track = track
+        }
+    }
+
+    /// What a finished recording is, for the record's manifest.
+    public struct Summary: Sendable, Hashable {
+        /// Path relative to the data directory.
+        public var file: String
+        public var packets: Int
+        public var durationMs: Int
+        public var sha256: String
+        public var bytes: Int64
+    }
+
+    /// The latest measured level of a track.
+    public struct Level: Sendable, Hashable {
+        public var dBFS: Double
+        /// Recorder-clock milliseconds (monotonic) of the measured packet.
+        public var atMillis: Double
+    }
+
+    private enum Job {
+        case open(Key)
+        case packet(Key, [UInt8], UInt32)
+        case close(Key, @Sendable (Summary?) -> Void)
+    }
+
+    private final class Open {
+        let fd: Int32
+        let relativePath: String
+        var writer: OggOpusWriter
+        let hasher = SHA256Hasher()
+        let meter: OpusLevelMeter?
+        var bytes: Int64 = 0
+        var sinceMetered = 0
+
+        init(fd: Int32, relativePath: String, writer: OggOpusWriter, meter: OpusLevelMeter?) {
+            self.fd = fd
+            self.relativePath = relativePath
+            self.writer = writer
+            self.meter = meter
+        }
+    }
+
+    public let dataDirectory: String
+    /// One packet in `meterEvery` is decoded for the level (20 ms packets: 10 levels a second at 5).
+    public let meterEvery: Int
+    private let logger: Logger
+    private let condition = NSCondition()
+    private var jobs: [Job] = []
+    private var closing = false
+    private var finished = false
+    private var levels: [Key: Level] = [:]
+    private var open: [Key: Open] = [:]
+    private var thread: Thread?
+    private let started = ContinuousClock.now
+
+    public init(dataDirectory: String, meterEvery: Int = 5, logger: Logger) {
+        self.dataDirectory = dataDirectory
+        self.meterEvery = max(1, meterEvery)
+        self.logger = logger
+        let thread = Thread { [self] in run() }
+        thread.name = "relay-recorder"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// The file of a track, relative to the data directory.
+    public static func relativePath(_ key: Key) -> String {
+        "recordings/\(key.sessionId)/track-\(key.track).opus"
+    }
+
+    public func open(_ key: Key) { post(.open(key)) }
+
+    /// Queues one packet (copied by the caller once, off the receive buffer).
+    public func packet(_ key: Key, payload: [UInt8], timestamp: UInt32) { post(.packet(key, payload, timestamp)) }
+
+    /// Ends the file, syncs it, and reports its summary (nil when it was never opened or failed).
+    public func close(_ key: Key, completion: @escaping @Sendable (Summary?) -> Void) {
+        post(.close(key, completion))
+    }
+
+    /// The latest levels, for health; cheap to call once a second.
+    public func latestLevels() -> [Key: Level] {
+        condition.lock()
+        defer { condition.unlock() }
+        return levels
+    }
+
+    /// Finishes every open file (end page, sync) and stops the thread. Idempotent.
+    public func shutdown() {
+        condition.lock()
+        closing = true
+        condition.broadcast()
+        while !finished && thread != nil { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Repairs a file left by a crash so that it plays: cut after the last whole page, end it.
+    /// Returns the summary of what remains.
+    public static func repair(dataDirectory: String, key: Key) -> Summary? {
+        let relative = relativePath(key)
+        let path = dataDirectory + "/" + relative
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard (try? OggRepair.truncateToLastCompletePage(fileAt: path)) != nil,
+            let summary = try? OggRepair.inspect(fileAt: path)
+        else { return nil }
+        let hasher = SHA256Hasher()
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(Array(chunk)) }
+        return Summary(
+            file: relative, packets: 0, durationMs: Int((summary.durationSamples ?? 0) / 48),
+            sha256: Hex.encode(hasher.finalize()),
+            bytes: Int64(summary.fileLength))
+    }
+
+    // MARK: Recorder thread
+
+    private func post(_ job: Job) {
+        condition.lock()
+        if closing {
+            condition.unlock()
+            if case .close(_, let completion) = job { completion(nil) }
+            return
+        }
+        jobs.append(job)
+        if jobs.count == 1 { condition.signal() }
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !closing { condition.wait() }
+            let batch = jobs
+            jobs.removeAll(keepingCapacity: true)
+            let stop = closing && batch.isEmpty
+            condition.unlock()
+            if stop { break }
+            for job in batch { perform(job) }
+        }
+        for key in Array(open.keys) { _ = finish(key) }
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func perform(_ job: Job) {
+        switch job {
+        case .open(let key):
+            openFile(key)
+        case .packet(let key, let payload, let timestamp):
+            guard let file = open[key] else { return }
+            let pages = file.writer.append(packet: payload, timestamp: timestamp)
+            write(pages, to: file)
+            file.sinceMetered += 1
+            if file.sinceMetered >= meterEvery, let meter = file.meter, let level = meter.level(of: payload) {
+                file.sinceMetered = 0
+                let now = ContinuousClock.now - started
+                let millis = Double(now.components.seconds) * 1000 + Double(now.components.attoseconds) / 1e15
+                condition.lock()
+                levels[key] = Level(dBFS: level, atMillis: millis)
+                condition.unlock()
+            }
+        case .close(let key, let completion):
+            completion(finish(key))
+        }
+    }
+
+    private func openFile(_ key: Key) {
+        guard open[key] == nil else { return }
+        let relative = Self.relativePath(key)
+        let directory = dataDirectory + "/recordings/" + key.sessionId
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            logger.error("cannot create the recordings folder", metadata: ["path": "\(directory)", "error": "\(error)"])
+            return
+        }
+        let fd = Glibc.open(dataDirectory + "/" + relative, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            logger.error("cannot create a recording", metadata: ["path": "\(relative)", "errno": "\(errno)"])
+            return
+        }
+        var serial = UInt32(key.track)
+        for byte in key.sessionId.utf8 { serial = serial &* 31 &+ UInt32(byte) }
+        let file = Open(fd: fd, relativePath: relative, writer: OggOpusWriter(serial: serial), meter: try? OpusLevelMeter())
+        open[key] = file
+        write(file.writer.header(), to: file)
+    }
+
+    private func write(_ bytes: [UInt8], to file: Open) {
+        guard !bytes.isEmpty else { return }
+        file.hasher.update(bytes)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes[done...].withUnsafeBytes { Glibc.write(file.fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                logger.error("recording write failed", metadata: ["path": "\(file.relativePath)", "errno": "\(errno)"])
+                return
+            }
+            done += n
+        }
+        file.bytes += Int64(bytes.count)
+    }
+
+    private func finish(_ key: Key) -> Summary? {
+        guard let file = open.removeValue(forKey: key) else { return nil }
+        write(file.writer.finish(), to: file)
+        fsync(file.fd)
+        Glibc.close(file.fd)
+        condition.lock()
+        levels.removeValue(forKey: key)
+        condition.unlock()
+        return Summary(
+            file: file.relativePath, packets: file.writer.packets, durationMs: Int(file.writer.durationSamples / 48),
+            sha256: Hex.encode(file.hasher.finalize()), bytes: file.bytes)
+    }
+}
