@@ -24,8 +24,16 @@ public final class OutboundFrame {
         }
     }
 
-    public convenience init(_ bytes: [UInt8], binary: Bool) {
-        self.init(copying: bytes.withUnsafeBytes { $0 }, binary: binary)
+    /// Copies `bytes` once into a frame.
+    public init(_ bytes: [UInt8], binary: Bool) {
+        count = bytes.count
+        isBinary = binary
+        storage = .allocate(byteCount: Self.headroom + max(count, 1), alignment: 16)
+        bytes.withUnsafeBytes { source in
+            if let base = source.baseAddress, source.count > 0 {
+                (storage + Self.headroom).copyMemory(from: base, byteCount: source.count)
+            }
+        }
     }
 
     /// Makes a frame of `count` bytes filled in place by `fill`.
