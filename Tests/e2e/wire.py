@@ -14,8 +14,8 @@ _ids = itertools.count(1)
 class Peer:
     """One device: a WebSocket that said hello, with the messages it saw kept in `seen`."""
 
-    def __init__(self, url: str, token: str) -> None:
-        self._connection = connect(url, open_timeout=10, close_timeout=5)
+    def __init__(self, url: str, token: str, **connect_args: Any) -> None:
+        self._connection = connect(url, open_timeout=10, close_timeout=5, **connect_args)
         self.ws: ClientConnection = self._connection.__enter__()
         self.seen: list[dict[str, Any]] = []
         self.hello = self.request({"type": "hello", "token": token, "client": "e2e/1"})
