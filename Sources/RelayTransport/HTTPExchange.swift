@@ -101,17 +101,27 @@ public final class HTTPExchange {
         request.body.append(contentsOf: piece)
     }
 
-    /// Writes the next part of the response. Returns -1 to close the connection.
-    func writeNext() -> Int32 {
-        guard let wsi, let response else { return 0 }
+    /// What the writable callback does after `writeNext`.
+    enum Step {
+        /// More to write later (writable was requested), or nothing to do yet.
+        case more
+        /// The response is complete: release the exchange, then complete the HTTP transaction.
+        case complete
+        /// Close the connection.
+        case fail
+    }
+
+    /// Writes the next part of the response.
+    func writeNext() -> Step {
+        guard let wsi, let response else { return .more }
         if !headersSent {
             headersSent = true
-            if writeHeaders(wsi, response) != 0 { return -1 }
+            if writeHeaders(wsi, response) != 0 { return .fail }
             if response.contentLength == 0 || request.method == "HEAD" {
-                return finish(wsi)
+                return finish()
             }
             lws_callback_on_writable(wsi)
-            return 0
+            return .more
         }
         let remaining = response.contentLength - bodySent
         let chunk = Int(min(remaining, 64 << 10))
@@ -135,21 +145,21 @@ public final class HTTPExchange {
                 return got
             }
         }
-        guard produced == chunk else { return -1 }
+        guard produced == chunk else { return .fail }
         bodySent += Int64(chunk)
         let last = bodySent == response.contentLength
         let n = buffer.withUnsafeMutableBufferPointer { p in
             lws_write(wsi, p.baseAddress! + OutboundFrame.headroom, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP)
         }
-        if n < 0 { return -1 }
-        if last { return finish(wsi) }
+        if n < 0 { return .fail }
+        if last { return finish() }
         lws_callback_on_writable(wsi)
-        return 0
+        return .more
     }
 
-    private func finish(_ wsi: OpaquePointer) -> Int32 {
-        self.wsi = nil
-        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+    private func finish() -> Step {
+        wsi = nil
+        return .complete
     }
 
     private func writeHeaders(_ wsi: OpaquePointer, _ response: HTTPResponse) -> Int32 {

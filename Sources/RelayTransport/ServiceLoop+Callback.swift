@@ -117,9 +117,17 @@ extension ServiceLoop {
 
         case LWS_CALLBACK_HTTP_WRITEABLE:
             guard let exchange = slot.object as? HTTPExchange else { return 0 }
-            let rc = exchange.writeNext()
-            if exchange.wsi == nil { slot.release() }
-            return rc
+            switch exchange.writeNext() {
+            case .more:
+                return 0
+            case .fail:
+                return -1
+            case .complete:
+                // Release first: completing the transaction may close the connection and free its
+                // user area inside the call. `exchange` keeps the object alive until we return.
+                slot.release()
+                return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+            }
 
         case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_WSI_DESTROY:
             if let exchange = slot.object as? HTTPExchange { exchange.wsi = nil }
