@@ -9,7 +9,7 @@ import RelayStore
 struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check or export a session's record.",
-        subcommands: [Verify.self]
+        subcommands: [Verify.self, Export.self]
     )
 
     struct Verify: ParsableCommand {
@@ -41,6 +41,20 @@ struct Record: ParsableCommand {
                 FileHandle.standardError.write(Data("windowrelay: no record for session \(session)\n".utf8))
                 throw ExitCode(2)
             }
+            var problems: [String] = []
+            for track in RecordManifest(session: .null, events: events).recordedTracks {
+                guard let file = track["file"]?.stringValue, let sha = track["sha256"]?.stringValue else { continue }
+                let path = configuration.storage.dataDir + "/" + file
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    problems.append("recording \(file) is missing")
+                    continue
+                }
+                if SHA256.hex(Array(data)) != sha { problems.append("recording \(file) does not match its sha256") }
+            }
+            if !problems.isEmpty {
+                FileHandle.standardError.write(Data("windowrelay: \(session): \(problems.joined(separator: "; "))\n".utf8))
+                throw ExitCode(1)
+            }
             switch RecordChain(sha256: { SHA256.hash($0) }).verify(events) {
             case .ok(let head):
                 print("ok \(session): \(events.count) events, head \(head)")
@@ -48,6 +62,66 @@ struct Record: ParsableCommand {
                 FileHandle.standardError.write(Data("windowrelay: \(session): chain broken at seq \(seq): \(reason)\n".utf8))
                 throw ExitCode(1)
             }
+        }
+    }
+}
+
+extension Record {
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a session's record to a folder: manifest.json and its audio recordings.",
+            discussion: "The manifest is the full (unredacted) record; files keep their names under the folder."
+        )
+
+        @Argument(help: "The session id (s_…).") var session: String
+        @Option(help: "The folder to write (created if missing).") var out: String
+        @OptionGroup var options: ConfigOption
+
+        func run() throws {
+            let configuration: RelayConfiguration
+            do {
+                configuration = try RelayConfiguration.load(
+                    path: options.config, environment: ProcessInfo.processInfo.environment)
+            } catch {
+                throw Failure("windowrelay: \(error)")
+            }
+            let store: RelayStore
+            do {
+                store = try RelayStore(dataDirectory: configuration.storage.dataDir, logger: Logger(label: "windowrelay"))
+            } catch {
+                throw Failure("windowrelay: cannot open the store: \(error)")
+            }
+            defer { store.close() }
+            guard let summary = try store.summary(sessionId: session) else {
+                FileHandle.standardError.write(Data("windowrelay: no record for session \(session)\n".utf8))
+                throw ExitCode(2)
+            }
+            let events = try store.events(sessionId: session, afterSeq: 0)
+            var sessionObject: [String: JSONValue] = [
+                "id": .string(summary.id), "state": .string(summary.state), "service": .string(summary.service),
+                "fromUnit": .string(summary.fromUnit), "createdAt": .string(Timestamp.rfc3339(millis: summary.createdAtMillis)),
+            ]
+            if let outcome = summary.outcome { sessionObject["outcome"] = .string(outcome) }
+            let manifest = RecordManifest(session: .object(sessionObject), events: events)
+            let participant = Identity(sub: "export", role: .ops)
+            guard var view = manifest.view(for: participant), case .object(var o) = view else { return }
+            // The export is the full record: events unredacted.
+            o["events"] = .array(events.map(\.recordEntry))
+            view = .object(o)
+            let fm = FileManager.default
+            try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try Data(view.canonicalBytes).write(to: URL(fileURLWithPath: out + "/manifest.json"))
+            var copied = 0
+            for track in manifest.recordedTracks {
+                guard let file = track["file"]?.stringValue else { continue }
+                let target = out + "/" + file
+                try fm.createDirectory(
+                    atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                if fm.fileExists(atPath: target) { try fm.removeItem(atPath: target) }
+                try fm.copyItem(atPath: configuration.storage.dataDir + "/" + file, toPath: target)
+                copied += 1
+            }
+            print("exported \(session): \(events.count) events, \(copied) recordings to \(out)")
         }
     }
 }
