@@ -27,6 +27,8 @@ extension Relay {
         case _ where segments.count == 4 && segments[0] == "v1" && segments[1] == "sessions" && segments[3] == "record":
             guard readOnly else { return exchange.respond(.problem(405, "method not allowed")) }
             record(exchange, sessionId: segments[2])
+        case _ where segments.count >= 2 && segments[0] == "v1" && segments[1] == "ops":
+            routeOps(exchange, segments.dropFirst(2))
         case ["healthz"], ["readyz"], ["metrics"]:
             exchange.respond(.problem(405, "method not allowed"))
         default:

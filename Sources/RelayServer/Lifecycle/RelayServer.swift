@@ -81,7 +81,7 @@ public final class RelayServer: Sendable {
             Relay(
                 settings: settings, tokens: TokenAuthority(secret: secret), store: store, book: book, tracks: tracks,
                 recorder: recorder, recordingEnabled: configuration.recording.enabled, loop: loop,
-                metrics: RelayMetrics(), logger: logger))
+                metrics: RelayMetrics(units: catalog.units.map(\.id)), logger: logger))
     }
 
     /// Rebuilds the sessions that were live from the event log. Nobody is connected after a

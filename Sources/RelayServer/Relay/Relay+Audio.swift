@@ -164,6 +164,7 @@ extension Relay {
             "reason": .string(reason), "packets": .number(Double(stats.packets)), "lost": .number(Double(stats.lost)),
         ]
         if let summary {
+            metrics.recordingBytes.increment(by: summary.bytes)
             data["file"] = .string(summary.file)
             data["durationMs"] = .number(Double(summary.durationMs))
             data["sha256"] = .string(summary.sha256)

@@ -30,6 +30,10 @@ final class Relay: TransportHandler {
     let recordingEnabled: Bool
     /// `session.end` requests waiting for their session's recordings to be final.
     var pendingEnds: [String: [(request: SessionRequest, peer: Peer, identity: Identity, id: String?)]] = [:]
+    /// The grades last announced per session (`health` goes out when they change).
+    var lastGrades: [String: [String: Grade]] = [:]
+    /// Connections that sent `ops.watch`.
+    var opsWatchers: Set<UInt64> = []
     /// Called once every connection has gone after `beginShutdown`.
     var shutdownDrained: (() -> Void)?
 
@@ -70,6 +74,7 @@ final class Relay: TransportHandler {
         metrics.connections.set(Double(peers.count))
         defer { checkDrained() }
         if let unit = peer.watchingUnit { queueWatchers[unit]?.remove(peer.id) }
+        opsWatchers.remove(peer.id)
         guard let identity = peer.identity, !peer.replaced, peersBySub[identity.sub] === peer else { return }
         peersBySub.removeValue(forKey: identity.sub)
         let outcome = book.connectionLost(sub: identity.sub, now: wallMillis)
@@ -126,7 +131,7 @@ final class Relay: TransportHandler {
             lastBookTick = nowMillis
             let outcome = book.tick(now: wallMillis)
             apply(outcome, for: nil, requestId: nil)
-            metrics.observe(book: book)
+            healthTick()
         }
     }
 
@@ -227,6 +232,7 @@ final class Relay: TransportHandler {
         case "audio.open": try audioOpen(body, peer: peer, identity: identity, id: id)
         case "audio.close": try audioClose(body, peer: peer, identity: identity, id: id)
         case "signal": try signal(body, peer: peer, identity: identity, id: id)
+        case "ops.watch": try opsWatch(peer: peer, identity: identity, id: id)
         default: throw Refusal(.badRequest, "unknown type \"\(type)\"")
         }
     }

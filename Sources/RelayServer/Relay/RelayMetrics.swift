@@ -1,4 +1,5 @@
 import Prometheus
+import Foundation
 import RelayCore
 
 /// The relay's Prometheus metrics, on a registry of its own (no global state, so several servers
@@ -13,6 +14,10 @@ final class RelayMetrics: Sendable {
     private let sessionsActive: Gauge
     private let errorCounters: [ErrorCode: Counter]
     let sendQueueOverflows: Counter
+    private let queues: [String: (waiting: Gauge, oldest: Gauge)]
+    private let sessionGrades: [Grade: Gauge]
+    private let jitter: ValueHistogram
+    let recordingBytes: Counter
     let signals: Counter
     private let audio: [AudioResult: Counter]
 
@@ -27,8 +32,27 @@ final class RelayMetrics: Sendable {
     }
     let messagesRateLimited: Counter
 
-    init() {
+    init(units: [String]) {
         let r = registry
+        let waitingName = MetricNameDescriptor.relay("queue_waiting", help: "Sessions waiting in a unit's queue.")
+        let oldestName = MetricNameDescriptor.relay(
+            "queue_oldest_wait_seconds", help: "How long the oldest waiting session of a unit has waited.")
+        var queues: [String: (waiting: Gauge, oldest: Gauge)] = [:]
+        for unit in units {
+            queues[unit] = (
+                r.makeGauge(descriptor: waitingName, labels: [("unit", unit)]),
+                r.makeGauge(descriptor: oldestName, labels: [("unit", unit)])
+            )
+        }
+        self.queues = queues
+        let gradeName = MetricNameDescriptor.relay("session_grade", help: "Live sessions by health grade (PROTOCOL §7).")
+        var grades: [Grade: Gauge] = [:]
+        for grade in Grade.allCases { grades[grade] = r.makeGauge(descriptor: gradeName, labels: [("grade", grade.rawValue)]) }
+        sessionGrades = grades
+        jitter = r.makeValueHistogram(
+            descriptor: .relay("track_jitter_seconds", help: "Interarrival jitter of live audio tracks, sampled each second."),
+            buckets: [0.002, 0.005, 0.01, 0.02, 0.03, 0.06, 0.1, 0.2])
+        recordingBytes = r.makeCounter(descriptor: .relay("recording_bytes_total", help: "Bytes of finished recordings."))
         connections = r.makeGauge(
             descriptor: .relay("connections", help: "Open WebSocket connections (before and after hello)."))
         rtt = r.makeValueHistogram(
@@ -76,7 +100,21 @@ final class RelayMetrics: Sendable {
     func commitLatency(millis: Int64) { commit.record(Double(millis) / 1000) }
     func requestErrors(_ code: ErrorCode) { errorCounters[code]?.increment() }
 
-    func observe(book: SessionBook) {
+    func observe(book: SessionBook, health: [SessionHealth], tracks: [TrackStats]) {
+        for (unit, gauges) in queues {
+            let waiting = book.liveSessionIds.compactMap { book.session($0) }.flatMap(\.waiting).filter { $0.unit == unit }
+            gauges.waiting.set(Double(waiting.count))
+            let oldest = waiting.map(\.since).min()
+            gauges.oldest.set(oldest.map { Double(Timestamp.millis(Date()) - $0) / 1000 } ?? 0)
+        }
+        var byGrade: [Grade: Int] = [:]
+        for h in health { byGrade[h.grade, default: 0] += 1 }
+        for (grade, gauge) in sessionGrades { gauge.set(Double(byGrade[grade] ?? 0)) }
+        for stats in tracks where stats.packets > 0 { jitter.record(stats.jitterMs / 1000) }
+        observeStates(book: book)
+    }
+
+    private func observeStates(book: SessionBook) {
         var queued = 0
         var active = 0
         for id in book.liveSessionIds {
