@@ -44,8 +44,8 @@ public final class WebSocketConnection {
     /// Arbitrary per-connection state the owner attaches (loop-bound like the connection).
     public var context: AnyObject?
 
-    /// Called (on the loop) when sending overflowed and the connection is being closed.
-    var onOverflow: ((WebSocketConnection) -> Void)?
+    /// Called (on the loop) when sending overflowed and the connection is being closed (4408).
+    public var onOverflow: ((WebSocketConnection) -> Void)?
 
     init(
         id: UInt64,

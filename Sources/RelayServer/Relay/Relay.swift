@@ -48,6 +48,7 @@ final class Relay: TransportHandler {
         let peer = Peer(connection: connection, helloDeadline: loop.nowMillis + Int64(settings.helloTimeoutSeconds) * 1000)
         peers[connection.id] = peer
         connection.context = peer
+        connection.onOverflow = { [metrics] _ in metrics.sendQueueOverflows.increment() }
         metrics.connections.set(Double(peers.count))
         if !accepting { connection.close(code: 1001, reason: "server shutting down") }
     }
