@@ -117,8 +117,12 @@ extension ServiceLoop {
 
         case LWS_CALLBACK_HTTP_WRITEABLE:
             guard let exchange = slot.object as? HTTPExchange else { return 0 }
+            // The last write completes the HTTP transaction; on a keep-alive connection lws then frees
+            // this user area and gives the connection a new one. So the slot is emptied first (the
+            // local keeps the exchange alive) and refilled only while the response is unfinished.
+            slot.release()
             let rc = exchange.writeNext()
-            if exchange.wsi == nil { slot.release() }
+            if exchange.wsi != nil { slot.store(exchange) }
             return rc
 
         case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_WSI_DESTROY:
