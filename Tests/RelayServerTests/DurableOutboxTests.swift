@@ -1,5 +1,6 @@
-@testable import RelayServer
 import Testing
+
+@testable import RelayServer
 
 /// What the releases did, in the order they ran.
 private final class Log {

@@ -24,8 +24,8 @@ private final class CountingHandler: TransportHandler, @unchecked Sendable {
 
     func httpRequest(_ exchange: HTTPExchange) {
         exchanges.append(WeakExchange(value: exchange))
-        exchange.respond(
-            HTTPResponse(status: 200, headers: [("content-type", "text/plain")], body: .bytes(Array("ok\n".utf8))))
+        let body = HTTPResponse.Body.bytes(Array("ok\n".utf8))
+        exchange.respond(HTTPResponse(status: 200, headers: [("content-type", "text/plain")], body: body))
     }
 }
 
@@ -39,8 +39,9 @@ private struct KeepAliveClient {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
         }
         guard fd >= 0, rc == 0 else { throw KeepAliveError("cannot connect to port \(port)") }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
@@ -75,9 +76,9 @@ private struct KeepAliveError: Error, CustomStringConvertible {
 struct HTTPKeepAliveTests {
     @Test func everyCompletedExchangeIsReleasedAndTheConnectionServesTheNextRequest() throws {
         let handler = CountingHandler()
-        let loop = ServiceLoop(
-            listen: ListenConfiguration(host: "127.0.0.1", port: 0), limits: ConnectionLimits(),
-            logger: Logger(label: "keep-alive-test"))
+        let listen = ListenConfiguration(host: "127.0.0.1", port: 0)
+        let logger = Logger(label: "keep-alive-test")
+        let loop = ServiceLoop(listen: listen, limits: ConnectionLimits(), logger: logger)
         let port = try loop.start(handler: handler)
         defer { loop.stop() }
 

@@ -1,5 +1,6 @@
-@testable import RelayTransport
 import Testing
+
+@testable import RelayTransport
 
 @Suite("UTF-8 check of text messages (RFC 6455 §8.1)")
 struct UTF8ValidationTests {
