@@ -32,8 +32,8 @@ struct DurableOutbox<Result> {
         return ticket
     }
 
-    /// Runs `release` now if nothing is pending (returns true), or queues it behind the last
-    /// pending batch (returns false).
+    /// With nothing pending, keeps nothing and returns true: the caller runs `release` now.
+    /// Otherwise queues it behind the last pending batch (it runs with a nil result) and returns false.
     mutating func release(_ release: @escaping Release) -> Bool {
         guard !entries.isEmpty else { return true }
         entries[entries.count - 1].releases.append { _ in release(nil) }
