@@ -150,12 +150,21 @@ extension ServiceLoop {
         case .partial, .discarding:
             break
         case .completeInPiece(let binary):
+            guard binary || isValidUTF8(piece) else { return refuseInvalidUTF8(connection) }
             handler?.webSocket(connection, received: piece, binary: binary)
         case .complete(let binary):
+            let valid = binary || connection.assembler.message.withUnsafeBytes { isValidUTF8($0) }
+            guard valid else { return refuseInvalidUTF8(connection) }
             connection.assembler.message.withUnsafeBytes { handler?.webSocket(connection, received: $0, binary: binary) }
         case .tooLarge:
             handler?.webSocketMessageTooLarge(connection)
         }
+        return 0
+    }
+
+    /// RFC 6455 §8.1: a text message that is not UTF-8 fails the connection (1007).
+    private func refuseInvalidUTF8(_ connection: WebSocketConnection) -> Int32 {
+        connection.close(code: 1007, reason: "bad utf8", discardingQueued: true)
         return 0
     }
 
@@ -219,5 +228,18 @@ extension ServiceLoop {
         var buffer = [CChar](repeating: 0, count: Int(length) + 1)
         guard lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token) >= 0 else { return nil }
         return string(fromCBuffer: buffer)
+    }
+}
+
+/// Whether `bytes` are well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
+func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    var parser = Unicode.UTF8.ForwardParser()
+    var iterator = bytes.makeIterator()
+    while true {
+        switch parser.parseScalar(from: &iterator) {
+        case .valid: continue
+        case .emptyInput: return true
+        case .error: return false
+        }
     }
 }
