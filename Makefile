@@ -62,7 +62,7 @@ run: deps build ## serve config/relay.yaml (or CONFIG=FILE): plain ws:// unless 
 # The e2e tests start the built binary themselves (WINDOWRELAY_BIN); pytest's exit code 5 (no test
 # collected) is an error here: the e2e folder always has tests.
 test: deps venv build lint ## swift test, then the e2e tests (pytest) against the built binary
-	swift test $(SWIFT_FLAGS)
+	swift test --no-parallel $(SWIFT_FLAGS)
 	WINDOWRELAY_BIN="$$(swift build -c debug $(SWIFT_FLAGS) --show-bin-path)/windowrelay" \
 		$(VENV)/bin/python -m pytest -q $(E2E)
 
