@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "windowrelay",
             dependencies: [
-                "RelayServer", "RelayClient", "RelayCore", "RelayMedia",
+                "RelayServer", "RelayClient", "RelayCore", "RelayMedia", "RelayStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

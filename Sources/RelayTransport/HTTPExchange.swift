@@ -43,6 +43,11 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
+    /// 413 with the relay's JSON error shape.
+    static let bodyTooLarge = HTTPResponse(
+        status: 413, headers: [("content-type", "application/json")],
+        body: .bytes(Array(#"{"error":{"message":"request body too large","status":413}}"#.utf8)))
+
     public var contentLength: Int64 {
         switch body {
         case .bytes(let b): Int64(b.count)

@@ -198,11 +198,10 @@ extension ServiceLoop {
         slot.store(exchange)
         let declared = Int(headers["content-length"] ?? "") ?? 0
         if declared > maxBody {
-            exchange.respond(HTTPResponse(status: 413, headers: [("content-type", "text/plain")],
-                                          body: .bytes(Array("request body too large\n".utf8))))
+            exchange.respond(HTTPResponse.bodyTooLarge)
             return 0
         }
-        if declared > 0 || method == "POST" || method == "PUT" || method == "PATCH" {
+        if declared > 0 {
             return 0  // wait for LWS_CALLBACK_HTTP_BODY_COMPLETION
         }
         dispatchHTTP(exchange)
@@ -211,8 +210,7 @@ extension ServiceLoop {
 
     private func dispatchHTTP(_ exchange: HTTPExchange) {
         if exchange.bodyTooLarge {
-            exchange.respond(HTTPResponse(status: 413, headers: [("content-type", "text/plain")],
-                                          body: .bytes(Array("request body too large\n".utf8))))
+            exchange.respond(HTTPResponse.bodyTooLarge)
             return
         }
         guard let handler else {

@@ -32,7 +32,20 @@ extension Relay {
             for id in opsWatchers { peers[id]?.connection.send(frame, as: .message) }
         }
         metrics.observe(book: book, health: snapshots, tracks: liveTracks.values.map(\.stats))
+        forgetEndedSessions()
     }
+
+    /// Ended sessions stay in memory for `endedSessionMemoryMillis` (a device that reconnects just
+    /// after the end still joins and replays); then they live only in the store.
+    func forgetEndedSessions() {
+        let now = loop.nowMillis
+        for (sessionId, endedAt) in endedSessions where now - endedAt >= Self.endedSessionMemoryMillis {
+            endedSessions.removeValue(forKey: sessionId)
+            _ = book.forget(sessionId: sessionId)
+        }
+    }
+
+    static var endedSessionMemoryMillis: Int64 { 10 * 60 * 1000 }
 
     func sessionHealth(_ sessionId: String) -> SessionHealth? {
         guard let session = book.session(sessionId) else { return nil }

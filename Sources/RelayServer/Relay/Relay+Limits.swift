@@ -22,7 +22,7 @@ extension Relay {
         metrics.messagesRateLimited.increment()
         if peer.rateViolations >= 5 {
             peer.connection.close(code: 4429, reason: "rate limit exceeded repeatedly")
-            return nil
+            return Refusal.silentlyDropped
         }
         // The message is dropped; the client hears about it once per window, not once per message.
         if peer.rateWindowRefused { return Refusal.silentlyDropped }

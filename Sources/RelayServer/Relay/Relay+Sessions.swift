@@ -8,7 +8,12 @@ import Prometheus
 extension Relay {
     func handleSession(_ request: SessionRequest, peer: Peer, identity: Identity, id: String?) throws(Refusal) {
         if request.kind != .queueWatch, store.isStalled {
-            throw Refusal(.internal, "storage cannot commit right now (disk full?); nothing was changed, try again shortly")
+            // Answered at once, not behind the stalled commit: nothing was changed.
+            metrics.requestErrors(.internal)
+            peer.sendError(
+                Refusal(.internal, "storage cannot commit right now (disk full?); nothing was changed, try again shortly"),
+                id: id)
+            return
         }
         if case .end(let sessionId, _, _) = request, !tracks.tracks(sessionId: sessionId).isEmpty,
             book.isPresent(sub: identity.sub, sessionId: sessionId)
@@ -180,6 +185,7 @@ extension Relay {
                 }
             }
         case "session.ended":
+            endedSessions[event.sessionId] = loop.nowMillis
             // Ended another way (declined, expired, by ops) with tracks open: finish the recordings.
             closeTracks(sessionId: event.sessionId, reason: "session ended")
             tracks.forget(sessionId: event.sessionId)

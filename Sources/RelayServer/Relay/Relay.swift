@@ -32,6 +32,8 @@ final class Relay: TransportHandler {
     var pendingEnds: [String: [(request: SessionRequest, peer: Peer, identity: Identity, id: String?)]] = [:]
     /// The grades last announced per session (`health` goes out when they change).
     var lastGrades: [String: [String: Grade]] = [:]
+    /// Ended sessions still in memory (for late joins and their replay), with when they ended.
+    var endedSessions: [String: Int64] = [:]
     /// Connections that sent `ops.watch`.
     var opsWatchers: Set<UInt64> = []
     /// Called once every connection has gone after `beginShutdown`.
