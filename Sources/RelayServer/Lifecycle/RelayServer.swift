@@ -62,8 +62,10 @@ public final class RelayServer: Sendable {
                 maxWaitingPerUnit: configuration.queue.maxWaitingPerUnit),
             chainHash: RecordChain(sha256: { SHA256.hash($0) }).hash,
             makeSessionId: { SessionIdentifiers.make(prefix: "s_") })
+        var forms = FormDesk(
+            catalog: catalog, sha256Hex: { SHA256.hex($0) }, makeFormId: { SessionIdentifiers.make(prefix: "f_") })
         do {
-            try Self.recover(&book, store: store, logger: logger)
+            try Self.recover(&book, forms: &forms, store: store, logger: logger)
         } catch {
             store.close()
             throw .storage("cannot rebuild live sessions from the record: \(error)")
@@ -76,16 +78,27 @@ public final class RelayServer: Sendable {
             bytesPerSecond: configuration.limits.bytesPerSecond)
         relay = UncheckedRelay(
             Relay(
-                settings: settings, tokens: TokenAuthority(secret: secret), store: store, book: book, loop: loop,
-                metrics: RelayMetrics(), logger: logger))
+                settings: settings, tokens: TokenAuthority(secret: secret), store: store, book: book, forms: forms,
+                loop: loop, metrics: RelayMetrics(), logger: logger))
     }
 
-    /// Rebuilds the sessions that were live from the event log. Nobody is connected after a
-    /// restart: participants who were present are marked away (with the usual grace to come
-    /// back), and those events are committed before the server listens.
-    static func recover(_ book: inout SessionBook, store: RelayStore, logger: Logger) throws {
+    /// Rebuilds the sessions that were live, and their forms, from the event log. Nobody is
+    /// connected after a restart: participants who were present are marked away (with the usual
+    /// grace to come back), and those events are committed before the server listens.
+    ///
+    /// A form event that does not fit the form's state (a record written by a faulty build) is
+    /// logged and skipped: one bad form must not keep the whole server down.
+    static func recover(_ book: inout SessionBook, forms: inout FormDesk, store: RelayStore, logger: Logger) throws {
         let events = try store.liveEvents()
-        for event in events { book.restore(event) }
+        for event in events where book.restore(event) {
+            do {
+                try forms.restore(event)
+            } catch {
+                logger.error(
+                    "form event skipped at recovery",
+                    metadata: ["session": "\(event.sessionId)", "seq": "\(event.seq)", "error": "\(error)"])
+            }
+        }
         let interrupted = book.allConnectionsLost(now: Timestamp.millis(Date())).emitted.map(\.event)
         if !interrupted.isEmpty {
             let summaries = Set(interrupted.map(\.sessionId)).compactMap { book.session($0).map(SessionSummary.init) }

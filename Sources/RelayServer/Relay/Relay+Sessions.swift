@@ -11,6 +11,7 @@ extension Relay {
             throw Refusal(.internal, "storage is failing (disk full?); try again shortly")
         }
         var outcome = try book.handle(request, by: identity, now: wallMillis)
+        if case .join(let sessionId, _) = request { addForms(of: sessionId, to: &outcome, for: peer) }
         if let grant = outcome.applicantToken {
             let claims = TokenClaims(
                 sub: grant.sub, role: .applicant, sid: grant.sessionId, exp: grant.expiresAtMillis / 1000,

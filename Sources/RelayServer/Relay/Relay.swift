@@ -16,6 +16,8 @@ final class Relay: TransportHandler {
     let metrics: RelayMetrics
     unowned(unsafe) let loop: ServiceLoop
     var book: SessionBook
+    /// The open forms of every session, kept in step with `book` (PROTOCOL §5).
+    var forms: FormDesk
     var outbox = DurableOutbox<Result<StoreBatchResult, StoreError>>()
     var peers: [UInt64: Peer] = [:]
     var peersBySub: [String: Peer] = [:]
@@ -29,13 +31,14 @@ final class Relay: TransportHandler {
     var shutdownDrained: (() -> Void)?
 
     init(
-        settings: RelaySettings, tokens: TokenAuthority, store: RelayStore, book: SessionBook, loop: ServiceLoop,
-        metrics: RelayMetrics, logger: Logger
+        settings: RelaySettings, tokens: TokenAuthority, store: RelayStore, book: SessionBook, forms: FormDesk,
+        loop: ServiceLoop, metrics: RelayMetrics, logger: Logger
     ) {
         self.settings = settings
         self.tokens = tokens
         self.store = store
         self.book = book
+        self.forms = forms
         self.loop = loop
         self.metrics = metrics
         self.logger = logger
@@ -142,6 +145,16 @@ final class Relay: TransportHandler {
             refuseHello(peer, id: id, message: "hello needs a token")
             return
         }
+        var language = MessageLanguage.preferred(acceptLanguage: peer.connection.acceptLanguage) ?? .fallback
+        if let lang = message["lang"], !lang.isNull {
+            guard let chosen = lang.stringValue.flatMap(MessageLanguage.init(tag:)) else {
+                // Not an identity problem: the device may say hello again with a language we have.
+                peer.sendError(
+                    Refusal(.badRequest, "field `lang` must be \"zh\" or \"en\"", details: ["field": "lang"]), id: id)
+                return
+            }
+            language = chosen
+        }
         let claims: TokenClaims
         do {
             claims = try tokens.verify(token, now: wallMillis / 1000)
@@ -159,10 +172,12 @@ final class Relay: TransportHandler {
             previous.connection.close(code: 4409, reason: "replaced by a newer connection", discardingQueued: false)
         }
         peer.identity = identity
+        peer.language = language
         peersBySub[identity.sub] = peer
         var result: [String: JSONValue] = [
             "participant": .string(identity.sub),
             "role": .string(identity.role.rawValue),
+            "lang": .string(language.rawValue),
             "heartbeatMs": .number(Double(settings.heartbeatMs)),
             "server": .string("windowrelay/\(RelayVersion.current)"),
         ]
@@ -211,6 +226,10 @@ final class Relay: TransportHandler {
         if type == "hello" { throw Refusal(.invalidState, "hello was already accepted on this connection") }
         if let sessionRequest = try SessionRequest.parse(type: type, body: body) {
             try handleSession(sessionRequest, peer: peer, identity: identity, id: id)
+            return
+        }
+        if let formRequest = try FormRequest.parse(type: type, body: body) {
+            try handleForm(formRequest, peer: peer, identity: identity, id: id)
             return
         }
         throw Refusal(.badRequest, "unknown type \"\(type)\"")
