@@ -43,7 +43,7 @@ struct FormFlowTests {
         var hello: [String: JSONValue] = ["type": "hello", "token": .string(w.applicantToken)]
         if let lang { hello["lang"] = .string(lang) }
         let greeting = try await ok(c, .object(hello))
-        #expect(greeting["role"] == "applicant" && greeting["lang"] == .string(lang ?? "zh"))
+        #expect(greeting["role"] == "applicant" && greeting["lang"] == lang.map(JSONValue.string))
         let joined = try await ok(
             c, ["type": "session.join", "sessionId": .string(w.sid), "lastSeq": JSONValue(lastSeq)])
         return (c, joined)

@@ -146,7 +146,8 @@ final class Relay: TransportHandler {
             return
         }
         var language = MessageLanguage.preferred(acceptLanguage: peer.connection.acceptLanguage) ?? .fallback
-        if let lang = message["lang"], !lang.isNull {
+        let asked = message["lang"].flatMap { $0.isNull ? nil : $0 }
+        if let lang = asked {
             guard let chosen = lang.stringValue.flatMap(MessageLanguage.init(tag:)) else {
                 // Not an identity problem: the device may say hello again with a language we have.
                 peer.sendError(
@@ -177,11 +178,12 @@ final class Relay: TransportHandler {
         var result: [String: JSONValue] = [
             "participant": .string(identity.sub),
             "role": .string(identity.role.rawValue),
-            "lang": .string(language.rawValue),
             "heartbeatMs": .number(Double(settings.heartbeatMs)),
             "server": .string("windowrelay/\(RelayVersion.current)"),
         ]
         if let unit = identity.unit { result["unit"] = .string(unit) }
+        // Only to a device that asked: the result of a plain hello stays exactly as PROTOCOL §1 shows it.
+        if asked != nil { result["lang"] = .string(language.rawValue) }
         reply(peer, id: id, result: .object(result))
     }
 
