@@ -21,7 +21,10 @@ final class FormIdCounter: @unchecked Sendable {
 /// A session book with an active session `s_1` (clerk A, approver B, the applicant joined) and a form desk.
 struct FormDeskFixture {
     static let catalog = Catalog(
-        units: sessionTestCatalog.units, services: sessionTestCatalog.services, forms: [FormFixture.template])
+        units: sessionTestCatalog.units,
+        services: sessionTestCatalog.services,
+        forms: [FormFixture.template]
+    )
     /// A fake SHA-256 that shows exactly which bytes were hashed.
     static let showBytes: @Sendable ([UInt8]) -> String = { "sha(" + String(decoding: $0, as: UTF8.self) + ")" }
 
@@ -38,7 +41,9 @@ struct FormDeskFixture {
 
     @discardableResult
     mutating func run(
-        _ request: FormRequest, _ who: Identity, _ language: MessageLanguage = .zh
+        _ request: FormRequest,
+        _ who: Identity,
+        _ language: MessageLanguage = .zh
     ) throws(Refusal) -> SessionOutcome {
         let out = try desk.handle(request, by: who, language: language, in: &sessions.book, now: sessions.now)
         sessions.events += out.events
@@ -83,7 +88,9 @@ struct FormDeskFixture {
         let second = try f.opened()
         #expect(first == "f_1" && second == "f_2")
         try f.run(
-            .set(sessionId: f.sid, formId: second, field: "phone", value: "13812345678", baseVersion: 0), f.applicant)
+            .set(sessionId: f.sid, formId: second, field: "phone", value: "13812345678", baseVersion: 0),
+            f.applicant
+        )
         #expect(f.desk.book(of: f.sid)[first]?.values.isEmpty == true)
         #expect(f.desk.book(of: f.sid)[second]?.values["phone"] == "13812345678")
     }
@@ -93,11 +100,26 @@ struct FormDeskFixture {
         let formId = try f.opened()
         let set = FormRequest.set(sessionId: f.sid, formId: formId, field: "phone", value: "1", baseVersion: 0)
         #expect(f.refusal(.open(sessionId: f.sid, form: "business-licence"), f.applicant)?.code == .forbidden)
-        #expect(f.refusal(.guide(sessionId: f.sid, formId: formId, field: "phone", kind: .highlight, text: nil,
-                                  value: nil), f.applicant)?.code == .forbidden)
+        #expect(
+            f.refusal(
+                .guide(
+                    sessionId: f.sid,
+                    formId: formId,
+                    field: "phone",
+                    kind: .highlight,
+                    text: nil,
+                    value: nil
+                ),
+                f.applicant
+            )?.code == .forbidden
+        )
         #expect(f.refusal(set, SessionPeople.ops)?.code == .forbidden)
-        #expect(f.refusal(.acceptSuggestion(sessionId: f.sid, formId: formId, field: "phone"),
-                          SessionPeople.approverB)?.code == .forbidden)
+        #expect(
+            f.refusal(
+                .acceptSuggestion(sessionId: f.sid, formId: formId, field: "phone"),
+                SessionPeople.approverB
+            )?.code == .forbidden
+        )
         // Staff of another unit, and an applicant token for another session, are not in the session.
         #expect(f.refusal(set, SessionPeople.clerkC)?.code == .forbidden)
         let stranger = Identity(sub: "applicant-s_9", role: .applicant, sessionScope: "s_9")
@@ -122,8 +144,10 @@ struct FormDeskFixture {
     @Test func openNeedsAnActiveSessionAndACatalogForm() throws {
         var f = try FormDeskFixture()
         let queued = try f.sessions.created(to: "B")
-        #expect(f.refusal(.open(sessionId: queued, form: "business-licence"), SessionPeople.clerkA)?.code
-            == .invalidState)
+        #expect(
+            f.refusal(.open(sessionId: queued, form: "business-licence"), SessionPeople.clerkA)?.code
+                == .invalidState
+        )
         let unknown = f.refusal(.open(sessionId: f.sid, form: "nope"), SessionPeople.clerkA)
         #expect(unknown?.code == .badRequest && unknown?.details["field"] == "form")
         #expect(unknown?.message.contains("business-licence") == true, "it names the forms there are")
@@ -144,7 +168,9 @@ struct FormDeskFixture {
         try f.run(.set(sessionId: f.sid, formId: formId, field: "name", value: "张三", baseVersion: 0), f.applicant)
         let seq = f.sessions.book.session(f.sid)!.lastSeq
         let r = f.refusal(
-            .set(sessionId: f.sid, formId: formId, field: "name", value: "李四", baseVersion: 0), SessionPeople.clerkA)
+            .set(sessionId: f.sid, formId: formId, field: "name", value: "李四", baseVersion: 0),
+            SessionPeople.clerkA
+        )
         #expect(r?.code == .conflict)
         #expect(r?.details["current"] == ["value": "张三", "version": 1])
         #expect(f.sessions.book.session(f.sid)!.lastSeq == seq, "a refusal appends nothing")
@@ -154,11 +180,17 @@ struct FormDeskFixture {
         var f = try FormDeskFixture()
         let formId = try f.opened()
         let en = try f.run(
-            .set(sessionId: f.sid, formId: formId, field: "phone", value: "123", baseVersion: 0), f.applicant, .en)
+            .set(sessionId: f.sid, formId: formId, field: "phone", value: "123", baseVersion: 0),
+            f.applicant,
+            .en
+        )
         let message = en.events[0].data["problems"]?.arrayValue?.first?["message"]
         #expect(message == #""联系电话" is not in the required format"#)
         let zh = try f.run(
-            .set(sessionId: f.sid, formId: formId, field: "phone", value: "12", baseVersion: 1), f.applicant, .zh)
+            .set(sessionId: f.sid, formId: formId, field: "phone", value: "12", baseVersion: 1),
+            f.applicant,
+            .zh
+        )
         #expect(zh.events[0].data["problems"]?.arrayValue?.first?["message"] == "“联系电话”格式不正确")
         #expect(zh.result == ["version": 2])
     }
@@ -168,7 +200,8 @@ struct FormDeskFixture {
         let formId = try f.opened()
         try f.run(
             .guide(sessionId: f.sid, formId: formId, field: "item", kind: .suggest, text: "选住所", value: "住所"),
-            SessionPeople.approverB)
+            SessionPeople.approverB
+        )
         let accepted = try f.run(.acceptSuggestion(sessionId: f.sid, formId: formId, field: "item"), f.applicant)
         #expect(accepted.events.map(\.type) == ["form.changed"] && accepted.events[0].data["value"] == "住所")
 
@@ -197,11 +230,15 @@ struct FormDeskFixture {
         let formId = try f.opened()
         let long = String(repeating: "字", count: FormDesk.maxValueLength + 1)
         let r = f.refusal(
-            .set(sessionId: f.sid, formId: formId, field: "note", value: .string(long), baseVersion: 0), f.applicant)
+            .set(sessionId: f.sid, formId: formId, field: "note", value: .string(long), baseVersion: 0),
+            f.applicant
+        )
         #expect(r?.code == .tooLarge && r?.details["field"] == "value")
         for _ in 1..<FormDesk.maxFormsPerSession { _ = try f.opened() }
-        #expect(f.refusal(.open(sessionId: f.sid, form: "business-licence"), SessionPeople.clerkA)?.code
-            == .rateLimited)
+        #expect(
+            f.refusal(.open(sessionId: f.sid, form: "business-licence"), SessionPeople.clerkA)?.code
+                == .rateLimited
+        )
     }
 
     @Test func restoringTheRecordRebuildsTheSameForms() throws {
@@ -211,10 +248,12 @@ struct FormDeskFixture {
         try f.run(.set(sessionId: f.sid, formId: a, field: "phone", value: "138", baseVersion: 0), f.applicant)
         try f.run(
             .guide(sessionId: f.sid, formId: a, field: "phone", kind: .hint, text: "11 位", value: nil),
-            SessionPeople.approverB)
+            SessionPeople.approverB
+        )
         try f.run(
             .guide(sessionId: f.sid, formId: b, field: "name", kind: .suggest, text: nil, value: "王五"),
-            SessionPeople.approverB)
+            SessionPeople.approverB
+        )
         for (field, value) in FormFixture.goodValues {
             let base = f.desk.book(of: f.sid)[a]?.versions[field] ?? 0
             try f.run(.set(sessionId: f.sid, formId: a, field: field, value: value, baseVersion: base), f.applicant)
@@ -223,7 +262,10 @@ struct FormDeskFixture {
 
         var sessions = SessionFixture().book
         var desk = FormDesk(
-            catalog: FormDeskFixture.catalog, sha256Hex: FormDeskFixture.showBytes, makeFormId: { "f_x" })
+            catalog: FormDeskFixture.catalog,
+            sha256Hex: FormDeskFixture.showBytes,
+            makeFormId: { "f_x" }
+        )
         var folded = 0
         for event in f.sessions.events where sessions.restore(event) {
             if try desk.restore(event) { folded += 1 }

@@ -21,13 +21,16 @@ import Testing
         #expect(try parsed("form.open", ["sessionId": "s_1", "form": "x"]).get() == .open(sessionId: "s_1", form: "x"))
         #expect(
             try parsed("form.set", base.merging(["value": nil, "baseVersion": 3]) { $1 }).get()
-                == .set(sessionId: "s_1", formId: "f_1", field: "phone", value: .null, baseVersion: 3))
+                == .set(sessionId: "s_1", formId: "f_1", field: "phone", value: .null, baseVersion: 3)
+        )
         #expect(
             try parsed("form.guide", base.merging(["kind": "suggest", "value": "1", "text": "t"]) { $1 }).get()
-                == .guide(sessionId: "s_1", formId: "f_1", field: "phone", kind: .suggest, text: "t", value: "1"))
+                == .guide(sessionId: "s_1", formId: "f_1", field: "phone", kind: .suggest, text: "t", value: "1")
+        )
         #expect(
             try parsed("form.acceptSuggestion", base).get()
-                == .acceptSuggestion(sessionId: "s_1", formId: "f_1", field: "phone"))
+                == .acceptSuggestion(sessionId: "s_1", formId: "f_1", field: "phone")
+        )
         #expect(try parsed("form.submit", base).get() == .submit(sessionId: "s_1", formId: "f_1"))
         #expect(try parsed("chat.send", base).get() == nil, "not a form request")
     }

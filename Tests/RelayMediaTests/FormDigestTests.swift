@@ -13,7 +13,10 @@ import Testing
         let canonical = #"{"amount":500,"idNumber":"11010519491231002X","name":"张三","note":"a\"b","rate":0.25}"#
         #expect(values.canonicalText == canonical)
         let desk = FormDesk(
-            catalog: Catalog(units: [], services: []), sha256Hex: { SHA256.hex($0) }, makeFormId: { "f_1" })
+            catalog: Catalog(units: [], services: []),
+            sha256Hex: { SHA256.hex($0) },
+            makeFormId: { "f_1" }
+        )
         #expect(desk.digest(values) == "ad3cb961f85f4b3ee4a89aa66f418a77114ffa146a2475bb44a6e343b963457d")
     }
 }

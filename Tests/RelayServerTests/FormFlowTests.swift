@@ -26,18 +26,25 @@ struct FormFlowTests {
         let clerk = try await relay.join("clerk-1", .clerk, unit: local)
         let approver = try await relay.join("approver-1", .approver, unit: remote)
         let created = try await ok(
-            clerk, ["type": "session.create", "service": .string(service), "toUnit": .string(remote)])
+            clerk,
+            ["type": "session.create", "service": .string(service), "toUnit": .string(remote)]
+        )
         let sid = try #require(created["session"]?["id"]?.stringValue)
         _ = try await ok(approver, ["type": "session.accept", "sessionId": .string(sid)])
         let grant = try await ok(
-            clerk, ["type": "session.applicantToken", "sessionId": .string(sid), "ttlSeconds": 600])
+            clerk,
+            ["type": "session.applicantToken", "sessionId": .string(sid), "ttlSeconds": 600]
+        )
         let token = try #require(grant["token"]?.stringValue)
         return Window(clerk: clerk, approver: approver, sid: sid, applicantToken: token)
     }
 
     /// The applicant's device: hello with the token from `session.applicantToken` (and `lang`), then join.
     static func applicant(
-        _ relay: TestRelay, _ w: Window, lang: String? = nil, lastSeq: Int = 0
+        _ relay: TestRelay,
+        _ w: Window,
+        lang: String? = nil,
+        lastSeq: Int = 0
     ) async throws -> (ClientConnection, JSONValue) {
         let c = try await relay.connect()
         var hello: [String: JSONValue] = ["type": "hello", "token": .string(w.applicantToken)]
@@ -45,7 +52,9 @@ struct FormFlowTests {
         let greeting = try await ok(c, .object(hello))
         #expect(greeting["role"] == "applicant" && greeting["lang"] == lang.map(JSONValue.string))
         let joined = try await ok(
-            c, ["type": "session.join", "sessionId": .string(w.sid), "lastSeq": JSONValue(lastSeq)])
+            c,
+            ["type": "session.join", "sessionId": .string(w.sid), "lastSeq": JSONValue(lastSeq)]
+        )
         return (c, joined)
     }
 
@@ -75,8 +84,14 @@ struct FormFlowTests {
         ]
     }
 
-    static func guide(_ sid: String, _ formId: String, _ field: String, _ kind: String, text: String? = nil,
-                      value: JSONValue? = nil) -> JSONValue {
+    static func guide(
+        _ sid: String,
+        _ formId: String,
+        _ field: String,
+        _ kind: String,
+        text: String? = nil,
+        value: JSONValue? = nil
+    ) -> JSONValue {
         var o: [String: JSONValue] = [
             "type": "form.guide", "sessionId": .string(sid), "formId": .string(formId), "field": .string(field),
             "kind": .string(kind),
@@ -91,7 +106,10 @@ struct FormFlowTests {
     }
 
     static func accept(_ sid: String, _ formId: String, _ field: String) -> JSONValue {
-        ["type": "form.acceptSuggestion", "sessionId": .string(sid), "formId": .string(formId), "field": .string(field)]
+        [
+            "type": "form.acceptSuggestion", "sessionId": .string(sid), "formId": .string(formId),
+            "field": .string(field),
+        ]
     }
 
     static func submit(_ sid: String, _ formId: String) -> JSONValue {
@@ -179,7 +197,8 @@ struct FormFlowTests {
         let w = try await Self.window(relay)
         let first = try #require(try await Self.ok(w.approver, Self.open(w.sid))["formId"]?.stringValue)
         let second = try #require(
-            try await Self.ok(w.clerk, Self.open(w.sid, "social-insurance-transfer"))["formId"]?.stringValue)
+            try await Self.ok(w.clerk, Self.open(w.sid, "social-insurance-transfer"))["formId"]?.stringValue
+        )
         _ = try await Self.ok(w.clerk, Self.set(w.sid, first, "companyName", "海岸科技", base: 0))
         _ = try await Self.ok(w.clerk, Self.set(w.sid, second, "idNumber", "110105194912310021", base: 0))
         _ = try await Self.ok(w.approver, Self.guide(w.sid, first, "changeItem", "suggest", value: "名称"))
@@ -204,8 +223,11 @@ struct FormFlowTests {
         let (back, rejoined) = try await Self.applicant(relay, w, lastSeq: seenThrough)
         let state = try #require(rejoined["forms"]?.arrayValue?.first)
         #expect(state["values"]?["companyName"] == "海岸科技有限公司" && state["versions"]?["companyName"] == 2)
-        #expect(rejoined["forms"]?.arrayValue?.last?["problems"]?["idNumber"]?.arrayValue?.first?["message"]
-            == "“居民身份证号码”校验码不符，请核对号码", "problems in this device's language (zh)")
+        #expect(
+            rejoined["forms"]?.arrayValue?.last?["problems"]?["idNumber"]?.arrayValue?.first?["message"]
+                == "“居民身份证号码”校验码不符，请核对号码",
+            "problems in this device's language (zh)"
+        )
         let missed = try await Self.event(back, "form.changed")
         #expect(missed["value"] == "海岸科技有限公司" && (missed["seq"]?.intValue ?? 0) > seenThrough)
         #expect((missed["seq"]?.intValue ?? .max) <= rejoined["lastSeq"]?.intValue ?? 0, "replayed, already in forms")

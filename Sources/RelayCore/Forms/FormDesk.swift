@@ -54,7 +54,8 @@ public struct FormDesk: Sendable {
                 }
                 o["problems"] = .object(problems)
                 return .object(o)
-            })
+            }
+        )
     }
 
     /// `form.submitted`'s `sha256`: lowercase hex SHA-256 of the RFC 8785 canonical JSON of `values`.
@@ -68,7 +69,10 @@ public struct FormDesk: Sendable {
     /// Checks run in this order: role (`forbidden`), session (`not_found`), presence and session state
     /// (`forbidden`, `invalid_state`), then the form, the field and the value.
     public mutating func handle(
-        _ request: FormRequest, by who: Identity, language: MessageLanguage, in sessions: inout SessionBook,
+        _ request: FormRequest,
+        by who: Identity,
+        language: MessageLanguage,
+        in sessions: inout SessionBook,
         now: Int64
     ) throws(Refusal) -> SessionOutcome {
         try FormAuthorization.checkRole(request.kind, who)
@@ -79,25 +83,36 @@ public struct FormDesk: Sendable {
         var forms = book(of: session.id)
         let (event, result) = try decide(request, on: &forms, language: language)
         let emitted = try sessions.append(
-            sessionId: session.id, type: event.type, actor: who.sub, data: event.data, now: now)
+            sessionId: session.id,
+            type: event.type,
+            actor: who.sub,
+            data: event.data,
+            now: now
+        )
         books[session.id] = forms
         return SessionOutcome(emitted: [emitted], result: result)
     }
 
     private func decide(
-        _ request: FormRequest, on forms: inout FormBook, language: MessageLanguage
+        _ request: FormRequest,
+        on forms: inout FormBook,
+        language: MessageLanguage
     ) throws(Refusal) -> (FormEvent, JSONValue) {
         switch request {
         case .open(_, let name):
             guard let template = catalog.form(name) else {
                 let known = catalog.forms.map(\.id).joined(separator: ", ")
                 throw Refusal(
-                    .badRequest, "unknown form `\(name)`; the catalog's forms are: \(known)",
-                    details: ["field": "form"])
+                    .badRequest,
+                    "unknown form `\(name)`; the catalog's forms are: \(known)",
+                    details: ["field": "form"]
+                )
             }
             guard forms.forms.count < Self.maxFormsPerSession else {
                 throw Refusal(
-                    .rateLimited, "this session already has \(Self.maxFormsPerSession) forms; submit or reuse one")
+                    .rateLimited,
+                    "this session already has \(Self.maxFormsPerSession) forms; submit or reuse one"
+                )
             }
             let formId = try newFormId(in: forms)
             return (try forms.open(formId: formId, template: template), ["formId": .string(formId)])
@@ -138,8 +153,10 @@ public struct FormDesk: Sendable {
     private static func checkSize(_ value: JSONValue, _ field: String) throws(Refusal) {
         guard case .string(let s) = value, s.count > maxValueLength else { return }
         throw Refusal(
-            .tooLarge, "`\(field)` has \(s.count) characters; a form value has at most \(maxValueLength)",
-            details: ["field": .string(field)])
+            .tooLarge,
+            "`\(field)` has \(s.count) characters; a form value has at most \(maxValueLength)",
+            details: ["field": .string(field)]
+        )
     }
 
     // MARK: Recorded events

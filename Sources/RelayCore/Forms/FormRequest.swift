@@ -69,7 +69,13 @@ extension FormRequest {
             let text = try f.optionalString("text", max: FormInstance.maxTextLength)
             let value = body["value"].flatMap { $0.isNull ? nil : $0 }
             return .guide(
-                sessionId: sessionId, formId: formId, field: field, kind: guidance, text: text, value: value)
+                sessionId: sessionId,
+                formId: formId,
+                field: field,
+                kind: guidance,
+                text: text,
+                value: value
+            )
         case .acceptSuggestion:
             return .acceptSuggestion(sessionId: sessionId, formId: try f.string("formId"), field: try f.string("field"))
         case .submit:

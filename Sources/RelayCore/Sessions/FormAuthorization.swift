@@ -71,17 +71,20 @@ public enum FormAuthorization {
             throw Refusal(
                 .forbidden,
                 "you are not in session \(session.id); \(kind.rawValue) needs "
-                    + "\(SessionAuthorization.describe(relations)) (send session.join first)")
+                    + "\(SessionAuthorization.describe(relations)) (send session.join first)"
+            )
         }
         switch stateNeed(kind) {
         case .active where session.state != .active:
             throw Refusal(
                 .invalidState,
-                "session \(session.id) is \(session.state.rawValue); a form can be opened once it is active")
+                "session \(session.id) is \(session.state.rawValue); a form can be opened once it is active"
+            )
         case .live where !session.isLive:
             throw Refusal(
                 .invalidState,
-                "session \(session.id) has ended (\(session.outcome ?? "")); its forms can no longer change")
+                "session \(session.id) has ended (\(session.outcome ?? "")); its forms can no longer change"
+            )
         default:
             return
         }
