@@ -69,6 +69,8 @@ public final class HTTPExchange {
     var file: Int32 = -1
     let maxBodyBytes: Int
     var bodyTooLarge = false
+    /// Handed to the handler already (lws may report a body completion for an empty POST too).
+    var dispatched = false
 
     init(wsi: OpaquePointer, request: HTTPRequest, maxBodyBytes: Int) {
         self.wsi = wsi

@@ -63,6 +63,8 @@ extension ServiceLoop {
 
         case LWS_CALLBACK_ESTABLISHED:
             let connection = makeConnection(wsi: wsi, path: listen?.webSocketPath ?? "")
+            // The upgrade's headers are still attached here, and only here.
+            connection.acceptLanguage = headerValue(wsi, WSI_TOKEN_HTTP_ACCEPT_LANGUAGE)
             slot.store(connection)
             handler?.webSocketOpened(connection, tag: 0)
 
@@ -209,6 +211,8 @@ extension ServiceLoop {
     }
 
     private func dispatchHTTP(_ exchange: HTTPExchange) {
+        guard !exchange.dispatched else { return }
+        exchange.dispatched = true
         if exchange.bodyTooLarge {
             exchange.respond(HTTPResponse.bodyTooLarge)
             return

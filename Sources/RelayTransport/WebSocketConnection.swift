@@ -35,6 +35,8 @@ public final class WebSocketConnection {
     /// Close code and reason the peer sent, if it closed first.
     public internal(set) var peerCloseCode: UInt16?
     public internal(set) var peerCloseReason: String?
+    /// The `Accept-Language` header of the upgrade request (server side), if it had one.
+    public internal(set) var acceptLanguage: String?
 
     /// Media frames dropped for this receiver (slow reader).
     public var droppedMediaFrames: Int { queue.droppedMediaFrames }

@@ -18,8 +18,10 @@ struct OpsTests {
             "applicant": ["name": "张三", "idTail": "001X"], "note": "社保转入备注",
         ])
         let sid = try #require(created["result"]?["session"]?["id"]?.stringValue)
-        _ = try await approver.request(["type": "session.accept", "id": "a", "sessionId": .string(sid)])
-        _ = try await approver.request(["type": "chat.send", "id": "t", "sessionId": .string(sid), "text": "请出示身份证原件"])
+        let accepted = try await approver.request(["type": "session.accept", "id": "a", "sessionId": .string(sid)])
+        #expect(accepted["type"] == "ok", "\(accepted)")
+        let chat = try await approver.request(["type": "chat.send", "id": "t", "sessionId": .string(sid), "text": "请出示身份证原件"])
+        #expect(chat["type"] == "ok", "\(chat)")
         return ActiveSession(clerk: clerk, approver: approver, sessionId: sid)
     }
 
@@ -66,7 +68,7 @@ struct OpsTests {
         let kick = try HTTPTestClient.request(
             port: relay.port, method: "POST", path: "/v1/ops/sessions/\(s.sessionId)/participants/approver-o/kick",
             headers: ["Authorization": "Bearer \(opsToken)"])
-        #expect(kick.status == 200)
+        #expect(kick.status == 200, "\(String(decoding: kick.body, as: UTF8.self))")
         let left = try await s.clerk.next(type: "participant.left")
         #expect(left["reason"] == "kicked")
         #expect(left["actor"] == "ops-2")
@@ -138,3 +140,4 @@ struct OpsTests {
         return values
     }
 }
+

@@ -51,8 +51,8 @@ public struct FormBook: Sendable, Hashable {
 
 /// The form requests of PROTOCOL §5 and the roles that may make them.
 ///
-/// Only the role is judged here; that the caller is a participant of the session (or, for an applicant,
-/// holds a token scoped to it) is checked by the session layer.
+/// Only the role is judged here (from `FormAuthorization.matrix`, the one table of who may do what); that the
+/// caller is present in the session, and the session's state, are checked by `FormAuthorization.check`.
 public enum FormRequestKind: String, Sendable, Hashable, CaseIterable {
     case open = "form.open"
     case set = "form.set"
@@ -63,10 +63,6 @@ public enum FormRequestKind: String, Sendable, Hashable, CaseIterable {
     /// Whether `role` may make this request: open and guide are staff only; acceptSuggestion is for the
     /// applicant or a clerk; set and submit for any participant. Ops never touch form values.
     public func permits(_ role: Role) -> Bool {
-        switch self {
-        case .open, .guide: role.isStaff
-        case .acceptSuggestion: role == .applicant || role == .clerk
-        case .set, .submit: role != .ops
-        }
+        FormAuthorization.relations(self, role) != nil
     }
 }

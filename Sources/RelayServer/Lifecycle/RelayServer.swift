@@ -64,8 +64,12 @@ public final class RelayServer: Sendable {
             chainHash: RecordChain(sha256: { SHA256.hash($0) }).hash,
             makeSessionId: { SessionIdentifiers.make(prefix: "s_") })
         var tracks = TrackTable()
+        var forms = FormDesk(
+            catalog: catalog, sha256Hex: { SHA256.hex($0) }, makeFormId: { SessionIdentifiers.make(prefix: "f_") })
         do {
-            try Self.recover(&book, tracks: &tracks, store: store, dataDirectory: configuration.storage.dataDir, logger: logger)
+            try Self.recover(
+                &book, forms: &forms, tracks: &tracks, store: store, dataDirectory: configuration.storage.dataDir,
+                logger: logger)
         } catch {
             store.close()
             throw .storage("cannot rebuild live sessions from the record: \(error)")
@@ -79,23 +83,32 @@ public final class RelayServer: Sendable {
         recorder = TrackRecorder(dataDirectory: configuration.storage.dataDir, logger: logger)
         relay = UncheckedRelay(
             Relay(
-                settings: settings, tokens: TokenAuthority(secret: secret), store: store, book: book, tracks: tracks,
+                settings: settings, tokens: TokenAuthority(secret: secret), store: store, book: book, forms: forms, tracks: tracks,
                 recorder: recorder, recordingEnabled: configuration.recording.enabled, loop: loop,
                 metrics: RelayMetrics(units: catalog.units.map(\.id)), logger: logger))
     }
 
-    /// Rebuilds the sessions that were live from the event log. Nobody is connected after a
-    /// restart: participants who were present are marked away (with the usual grace to come back).
+    /// Rebuilds the sessions that were live, their forms and tracks, from the event log. Nobody is
+    /// connected after a restart: participants who were present are marked away (with the usual
+    /// grace to come back). A form event that does not fit its form's state is logged and skipped:
+    /// one bad form must not keep the whole server down.
     /// Tracks that were open are closed: their recordings are repaired (cut after the last whole
     /// Ogg page, ended) and recorded as `track.removed` with reason `recovered`. Those events are
     /// committed before the server listens.
     static func recover(
-        _ book: inout SessionBook, tracks: inout TrackTable, store: RelayStore, dataDirectory: String, logger: Logger
+        _ book: inout SessionBook, forms: inout FormDesk, tracks: inout TrackTable, store: RelayStore,
+        dataDirectory: String, logger: Logger
     ) throws {
         let events = try store.liveEvents()
-        for event in events {
-            book.restore(event)
+        for event in events where book.restore(event) {
             tracks.restore(event)
+            do {
+                try forms.restore(event)
+            } catch {
+                logger.error(
+                    "form event skipped at recovery",
+                    metadata: ["session": "\(event.sessionId)", "seq": "\(event.seq)", "error": "\(error)"])
+            }
         }
         let now = Timestamp.millis(Date())
         var interrupted: [SessionEvent] = []

@@ -6,6 +6,8 @@ final class Peer {
     let connection: WebSocketConnection
     /// Set by a good `hello`.
     var identity: Identity?
+    /// The language of this device's problem messages: `hello`'s `lang`, else the upgrade's Accept-Language.
+    var language = MessageLanguage.fallback
     /// When the connection must have said hello by (loop milliseconds).
     let helloDeadline: Int64
     /// Closed because the same `sub` connected again (4409): its drop is not a disconnect.

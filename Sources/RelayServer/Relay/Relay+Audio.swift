@@ -31,7 +31,7 @@ extension Relay {
             throw Refusal(.badRequest, "channels must be 1 or 2", details: ["field": "channels"])
         }
         try requirePresent(identity, in: sessionId, active: true)
-        if store.isStalled { throw Refusal(.internal, "storage cannot commit right now; try again shortly") }
+        if refusedWhileStalled(peer, id: id) { return }
         let data = try tracks.addedEventData(
             sessionId: sessionId, owner: identity, kind: "audio", codec: codec, channels: channels)
         let emitted = try book.append(sessionId: sessionId, type: "track.added", actor: identity.sub, data: data, now: wallMillis)

@@ -7,14 +7,7 @@ import Prometheus
 
 extension Relay {
     func handleSession(_ request: SessionRequest, peer: Peer, identity: Identity, id: String?) throws(Refusal) {
-        if request.kind != .queueWatch, store.isStalled {
-            // Answered at once, not behind the stalled commit: nothing was changed.
-            metrics.requestErrors(.internal)
-            peer.sendError(
-                Refusal(.internal, "storage cannot commit right now (disk full?); nothing was changed, try again shortly"),
-                id: id)
-            return
-        }
+        if request.kind != .queueWatch, refusedWhileStalled(peer, id: id) { return }
         if case .end(let sessionId, _, _) = request, !tracks.tracks(sessionId: sessionId).isEmpty,
             book.isPresent(sub: identity.sub, sessionId: sessionId)
         {
@@ -25,6 +18,7 @@ extension Relay {
             return
         }
         var outcome = try book.handle(request, by: identity, now: wallMillis)
+        if case .join(let sessionId, _) = request { addForms(of: sessionId, to: &outcome, for: peer) }
         if let grant = outcome.applicantToken {
             let claims = TokenClaims(
                 sub: grant.sub, role: .applicant, sid: grant.sessionId, exp: grant.expiresAtMillis / 1000,
@@ -162,6 +156,17 @@ extension Relay {
 }
 
 extension Relay {
+    /// While the store cannot commit (disk full), requests that would write are refused at once,
+    /// not behind the stalled commit: nothing was changed. Returns true when it refused.
+    func refusedWhileStalled(_ peer: Peer, id: String?) -> Bool {
+        guard store.isStalled else { return false }
+        metrics.requestErrors(.internal)
+        peer.sendError(
+            Refusal(.internal, "storage cannot commit right now (disk full?); nothing was changed, try again shortly"),
+            id: id)
+        return true
+    }
+
     /// Loop-side consequences of an event, applied when it is made (before it is durable, like the
     /// book's own state): tracks of a participant who left are closed; a session whose last track
     /// closed runs its deferred `session.end`.

@@ -16,6 +16,8 @@ final class Relay: TransportHandler {
     let metrics: RelayMetrics
     unowned(unsafe) let loop: ServiceLoop
     var book: SessionBook
+    /// The open forms of every session, kept in step with `book` (PROTOCOL §5).
+    var forms: FormDesk
     var outbox = DurableOutbox<Result<StoreBatchResult, StoreError>>()
     var peers: [UInt64: Peer] = [:]
     var peersBySub: [String: Peer] = [:]
@@ -40,8 +42,9 @@ final class Relay: TransportHandler {
     var shutdownDrained: (() -> Void)?
 
     init(
-        settings: RelaySettings, tokens: TokenAuthority, store: RelayStore, book: SessionBook, tracks: TrackTable,
-        recorder: TrackRecorder, recordingEnabled: Bool, loop: ServiceLoop, metrics: RelayMetrics, logger: Logger
+        settings: RelaySettings, tokens: TokenAuthority, store: RelayStore, book: SessionBook, forms: FormDesk,
+        tracks: TrackTable, recorder: TrackRecorder, recordingEnabled: Bool, loop: ServiceLoop, metrics: RelayMetrics,
+        logger: Logger
     ) {
         self.settings = settings
         self.tracks = tracks
@@ -50,6 +53,7 @@ final class Relay: TransportHandler {
         self.tokens = tokens
         self.store = store
         self.book = book
+        self.forms = forms
         self.loop = loop
         self.metrics = metrics
         self.logger = logger
@@ -159,6 +163,17 @@ final class Relay: TransportHandler {
             refuseHello(peer, id: id, message: "hello needs a token")
             return
         }
+        var language = MessageLanguage.preferred(acceptLanguage: peer.connection.acceptLanguage) ?? .fallback
+        let asked = message["lang"].flatMap { $0.isNull ? nil : $0 }
+        if let lang = asked {
+            guard let chosen = lang.stringValue.flatMap(MessageLanguage.init(tag:)) else {
+                // Not an identity problem: the device may say hello again with a language we have.
+                peer.sendError(
+                    Refusal(.badRequest, "field `lang` must be \"zh\" or \"en\"", details: ["field": "lang"]), id: id)
+                return
+            }
+            language = chosen
+        }
         let claims: TokenClaims
         do {
             claims = try tokens.verify(token, now: wallMillis / 1000)
@@ -176,6 +191,7 @@ final class Relay: TransportHandler {
             previous.connection.close(code: 4409, reason: "replaced by a newer connection", discardingQueued: false)
         }
         peer.identity = identity
+        peer.language = language
         peersBySub[identity.sub] = peer
         var result: [String: JSONValue] = [
             "participant": .string(identity.sub),
@@ -184,6 +200,8 @@ final class Relay: TransportHandler {
             "server": .string("windowrelay/\(RelayVersion.current)"),
         ]
         if let unit = identity.unit { result["unit"] = .string(unit) }
+        // Only to a device that asked: the result of a plain hello stays exactly as PROTOCOL §1 shows it.
+        if asked != nil { result["lang"] = .string(language.rawValue) }
         reply(peer, id: id, result: .object(result))
     }
 
@@ -228,6 +246,10 @@ final class Relay: TransportHandler {
         if type == "hello" { throw Refusal(.invalidState, "hello was already accepted on this connection") }
         if let sessionRequest = try SessionRequest.parse(type: type, body: body) {
             try handleSession(sessionRequest, peer: peer, identity: identity, id: id)
+            return
+        }
+        if let formRequest = try FormRequest.parse(type: type, body: body) {
+            try handleForm(formRequest, peer: peer, identity: identity, id: id)
             return
         }
         switch type {
