@@ -29,7 +29,9 @@ struct SessionReplayTests {
     @Test func aDeviceBackFromADropGetsExactlyWhatItMissedOnceThenLiveEvents() async throws {
         let relay = try await TestRelay.started()
         let b = try await Device.hello(relay, "clerk-qd", .clerk, unit: "qd-xihaian")
-        let a = try await Device.hello(relay, "approver-cd", .approver, unit: "cd-gaoxin")
+        // The device keeps its token and says hello with it again after the drop.
+        let token = relay.token("approver-cd", .approver, unit: "cd-gaoxin")
+        let a = try await Device.hello(client: relay.client, port: relay.port, sub: "approver-cd", token: token)
         let sid = try await Self.activeSession(clerk: b, approver: a)
         try await a.barrier()
         let lastSeen = try #require(a.events(of: sid).map(Wire.seq).max())
@@ -40,7 +42,7 @@ struct SessionReplayTests {
         #expect(away["actor"] == "server")
         try await Self.chat(b, sid, count: 50, prefix: "missed")
 
-        let again = try await Device.hello(relay, "approver-cd", .approver, unit: "cd-gaoxin")
+        let again = try await Device.hello(client: relay.client, port: relay.port, sub: "approver-cd", token: token)
         let joinId = again.send("session.join", ["sessionId": .string(sid), "lastSeq": .number(Double(lastSeen))])
         let joined = try await again.reply(to: joinId)
         #expect(joined["type"] == "ok")
@@ -68,14 +70,15 @@ struct SessionReplayTests {
     @Test func aReplacingConnectionReplaysFromItsLastSeqWithoutGoingAway() async throws {
         let relay = try await TestRelay.started()
         let b = try await Device.hello(relay, "clerk-qd", .clerk, unit: "qd-xihaian")
-        let first = try await Device.hello(relay, "approver-cd", .approver, unit: "cd-gaoxin")
+        let token = relay.token("approver-cd", .approver, unit: "cd-gaoxin")
+        let first = try await Device.hello(client: relay.client, port: relay.port, sub: "approver-cd", token: token)
         let sid = try await Self.activeSession(clerk: b, approver: first)
         try await first.barrier()
         let lastSeen = try #require(first.events(of: sid).map(Wire.seq).max())
         try await Self.chat(b, sid, count: 5, prefix: "while")
 
         // The first connection is still open: the second replaces it (4409) and replays what it asks for.
-        let second = try await Device.hello(relay, "approver-cd", .approver, unit: "cd-gaoxin")
+        let second = try await Device.hello(client: relay.client, port: relay.port, sub: "approver-cd", token: token)
         #expect(try await first.closeCode() == 4409)
         let joinId = second.send("session.join", ["sessionId": .string(sid), "lastSeq": .number(Double(lastSeen))])
         let joined = try await second.reply(to: joinId)
