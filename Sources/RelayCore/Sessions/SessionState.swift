@@ -161,7 +161,13 @@ public struct SessionState: Sendable, Hashable {
     public func entry(for unit: String) -> QueueEntry? { waiting.first { $0.unit == unit } }
 
     /// Units with staff in the session and nothing waiting: whose staff may join without accepting.
-    public func isJoinedUnit(_ unit: String) -> Bool { units.contains(unit) && entry(for: unit) == nil }
+    ///
+    /// A unit that only ever waited (its entry declined or expired, or the session ended while queued) is not
+    /// joined: its staff never took part and may not read the session.
+    public func isJoinedUnit(_ unit: String) -> Bool {
+        units.contains(unit) && entry(for: unit) == nil
+            && participants.contains { $0.isStaff && $0.identity.unit == unit }
+    }
 
     /// Staff of `unit` who have not left.
     public func staffStaying(of unit: String) -> [SessionParticipant] {

@@ -115,7 +115,9 @@ final class Relay: TransportHandler {
     }
 
     func webSocket(_ connection: WebSocketConnection, receivedPong payload: UnsafeRawBufferPointer) {
-        guard let peer = peers[connection.id], let sent = try? PingPayload.decode(payload) else { return }
+        guard let peer = peers[connection.id], let bytes = Hex.decode(String(decoding: payload, as: UTF8.self)),
+            let sent = try? PingPayload.decode(bytes)
+        else { return }
         if peer.rtt.record(sentMillis: Double(sent), receivedMillis: Double(loop.nowMillis)), let sample = peer.rtt.lastMs {
             metrics.rtt.record(sample / 1000)
         }
@@ -127,7 +129,9 @@ final class Relay: TransportHandler {
         }
         if nowMillis - lastHeartbeat >= Int64(settings.heartbeatMs) {
             lastHeartbeat = nowMillis
-            let payload = PingPayload.encode(UInt64(nowMillis))
+            // As hex text: libwebsockets 4.1 checks a pong's payload as UTF-8 once a text frame has been
+            // received, and closes with 1007 when it is not (a binary payload did so about every other ping).
+            let payload = Array(Hex.encode(PingPayload.encode(UInt64(nowMillis))).utf8)
             for peer in peers.values where peer.identity != nil {
                 peer.lastPingAt = nowMillis
                 peer.connection.ping(payload: payload)
