@@ -22,19 +22,7 @@ struct Record: ParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() throws {
-            let configuration: RelayConfiguration
-            do {
-                configuration = try RelayConfiguration.load(
-                    path: options.config, environment: ProcessInfo.processInfo.environment)
-            } catch {
-                throw Failure("windowrelay: \(error)")
-            }
-            let store: RelayStore
-            do {
-                store = try RelayStore(dataDirectory: configuration.storage.dataDir, logger: Logger(label: "windowrelay"))
-            } catch {
-                throw Failure("windowrelay: cannot open the store: \(error)")
-            }
+            let (configuration, store) = try options.openStore()
             defer { store.close() }
             let events = try store.events(sessionId: session, afterSeq: 0)
             guard !events.isEmpty else {
@@ -78,19 +66,7 @@ extension Record {
         @OptionGroup var options: ConfigOption
 
         func run() throws {
-            let configuration: RelayConfiguration
-            do {
-                configuration = try RelayConfiguration.load(
-                    path: options.config, environment: ProcessInfo.processInfo.environment)
-            } catch {
-                throw Failure("windowrelay: \(error)")
-            }
-            let store: RelayStore
-            do {
-                store = try RelayStore(dataDirectory: configuration.storage.dataDir, logger: Logger(label: "windowrelay"))
-            } catch {
-                throw Failure("windowrelay: cannot open the store: \(error)")
-            }
+            let (configuration, store) = try options.openStore()
             defer { store.close() }
             guard let summary = try store.summary(sessionId: session) else {
                 FileHandle.standardError.write(Data("windowrelay: no record for session \(session)\n".utf8))
@@ -122,6 +98,23 @@ extension Record {
                 copied += 1
             }
             print("exported \(session): \(events.count) events, \(copied) recordings to \(out)")
+        }
+    }
+}
+
+extension ConfigOption {
+    /// The configuration and its store, for the offline record tools.
+    func openStore() throws -> (RelayConfiguration, RelayStore) {
+        let configuration: RelayConfiguration
+        do {
+            configuration = try RelayConfiguration.load(path: config, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw Failure("windowrelay: \(error)")
+        }
+        do {
+            return (configuration, try RelayStore(dataDirectory: configuration.storage.dataDir, logger: Logger(label: "windowrelay")))
+        } catch {
+            throw Failure("windowrelay: cannot open the store: \(error)")
         }
     }
 }
