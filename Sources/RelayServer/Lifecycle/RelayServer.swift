@@ -16,6 +16,7 @@ public final class RelayServer: Sendable {
     public let configuration: RelayConfiguration
     let loop: ServiceLoop
     let store: RelayStore
+    let documentStore: DocumentStore
     let logger: Logger
     private let relay: UncheckedRelay
     private let port = Mutex<Int?>(nil)
@@ -62,12 +63,15 @@ public final class RelayServer: Sendable {
                 maxWaitingPerUnit: configuration.queue.maxWaitingPerUnit),
             chainHash: RecordChain(sha256: { SHA256.hash($0) }).hash,
             makeSessionId: { SessionIdentifiers.make(prefix: "s_") })
+        var documents = SessionDocuments()
         do {
-            try Self.recover(&book, store: store, logger: logger)
+            try Self.recover(&book, documents: &documents, store: store, logger: logger)
         } catch {
             store.close()
             throw .storage("cannot rebuild live sessions from the record: \(error)")
         }
+        let uploads: UploadBook
+        (documentStore, uploads) = try Self.openDocuments(configuration, store: store, book: book, logger: logger)
         let settings = RelaySettings(
             helloTimeoutSeconds: configuration.sessions.helloTimeoutSeconds,
             heartbeatMs: configuration.sessions.heartbeatMs,
@@ -76,16 +80,22 @@ public final class RelayServer: Sendable {
             bytesPerSecond: configuration.limits.bytesPerSecond)
         relay = UncheckedRelay(
             Relay(
-                settings: settings, tokens: TokenAuthority(secret: secret), store: store, book: book, loop: loop,
+                settings: settings, tokens: TokenAuthority(secret: secret), store: store, book: book,
+                documentStore: documentStore, uploads: uploads, documents: documents, loop: loop,
                 metrics: RelayMetrics(), logger: logger))
     }
 
     /// Rebuilds the sessions that were live from the event log. Nobody is connected after a
     /// restart: participants who were present are marked away (with the usual grace to come
     /// back), and those events are committed before the server listens.
-    static func recover(_ book: inout SessionBook, store: RelayStore, logger: Logger) throws {
+    static func recover(
+        _ book: inout SessionBook, documents: inout SessionDocuments, store: RelayStore, logger: Logger
+    ) throws {
         let events = try store.liveEvents()
-        for event in events { book.restore(event) }
+        for event in events {
+            book.restore(event)
+            documents.restore(event)
+        }
         let interrupted = book.allConnectionsLost(now: Timestamp.millis(Date())).emitted.map(\.event)
         if !interrupted.isEmpty {
             let summaries = Set(interrupted.map(\.sessionId)).compactMap { book.session($0).map(SessionSummary.init) }
@@ -129,6 +139,7 @@ public final class RelayServer: Sendable {
         let millis = Int(grace.components.seconds * 1000)
         _ = drained.wait(timeout: .now() + .milliseconds(millis))
         loop.stop()
+        documentStore.close()
         store.close()
     }
 }

@@ -33,10 +33,22 @@ extension Relay {
                 + "(\(settings.bytesPerSecond)); messages are dropped until the next second")
     }
 
-    /// Binary frames: audio (0x01), document chunks (0x02) and video (0x03) come with their issues;
-    /// until then every binary frame is refused with a clear error and the connection stays open.
+    /// Binary frames: document chunks (0x02) go to the uploads; audio (0x01) and video (0x03) come with their
+    /// issues and are refused until then with a clear error; the connection stays open.
     func binaryFrame(_ peer: Peer, identity: Identity, bytes: UnsafeRawBufferPointer) {
-        peer.sendError(Refusal(.badRequest, "binary frame kind \(bytes.first.map { String($0) } ?? "none") is not supported"), id: nil)
+        switch bytes.first.flatMap(BinaryFrame.Kind.init(rawValue:)) {
+        case .documentChunk?:
+            documentChunk(peer, identity: identity, frame: bytes)
+        case .audio?, .video?:
+            metrics.requestErrors(.badRequest)
+            peer.sendError(
+                Refusal(.badRequest, "\(BinaryFrame.Kind(rawValue: bytes[0])!) frames are not supported by this server yet"),
+                id: nil)
+        case nil:
+            metrics.requestErrors(.badRequest)
+            let problem = bytes.isEmpty ? BinaryFrameError.empty : .unknownKind(bytes[0])
+            peer.sendError(Refusal(.badRequest, problem.description), id: nil)
+        }
     }
 }
 

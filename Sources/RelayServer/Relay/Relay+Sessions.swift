@@ -11,6 +11,7 @@ extension Relay {
             throw Refusal(.internal, "storage cannot commit right now (disk full?); nothing was changed, try again shortly")
         }
         var outcome = try book.handle(request, by: identity, now: wallMillis)
+        if let join = outcome.join { outcome.result = withDocuments(outcome.result, sessionId: join.sessionId) }
         if let grant = outcome.applicantToken {
             let claims = TokenClaims(
                 sub: grant.sub, role: .applicant, sid: grant.sessionId, exp: grant.expiresAtMillis / 1000,

@@ -16,6 +16,12 @@ final class Relay: TransportHandler {
     let metrics: RelayMetrics
     unowned(unsafe) let loop: ServiceLoop
     var book: SessionBook
+    let documentStore: DocumentStore
+    var uploads: UploadBook
+    var documents: SessionDocuments
+    /// Connections paused for their upload rate until their window ends.
+    var pacedPeers: Set<UInt64> = []
+    var lastUploadSweep: Int64 = 0
     var outbox = DurableOutbox<Result<StoreBatchResult, StoreError>>()
     var peers: [UInt64: Peer] = [:]
     var peersBySub: [String: Peer] = [:]
@@ -27,13 +33,17 @@ final class Relay: TransportHandler {
     var shutdownDrained: (() -> Void)?
 
     init(
-        settings: RelaySettings, tokens: TokenAuthority, store: RelayStore, book: SessionBook, loop: ServiceLoop,
+        settings: RelaySettings, tokens: TokenAuthority, store: RelayStore, book: SessionBook,
+        documentStore: DocumentStore, uploads: UploadBook, documents: SessionDocuments, loop: ServiceLoop,
         metrics: RelayMetrics, logger: Logger
     ) {
         self.settings = settings
         self.tokens = tokens
         self.store = store
         self.book = book
+        self.documentStore = documentStore
+        self.uploads = uploads
+        self.documents = documents
         self.loop = loop
         self.metrics = metrics
         self.logger = logger
@@ -55,6 +65,7 @@ final class Relay: TransportHandler {
     func webSocketClosed(_ connection: WebSocketConnection) {
         guard let peer = peers.removeValue(forKey: connection.id) else { return }
         connection.context = nil
+        pacedPeers.remove(peer.id)
         metrics.connections.set(Double(peers.count))
         defer { checkDrained() }
         if let unit = peer.watchingUnit { queueWatchers[unit]?.remove(peer.id) }
@@ -72,6 +83,12 @@ final class Relay: TransportHandler {
 
     func webSocket(_ connection: WebSocketConnection, received message: UnsafeRawBufferPointer, binary: Bool) {
         guard let peer = peers[connection.id], connection.isOpen else { return }
+        if binary, let identity = peer.identity, message.first == BinaryFrame.Kind.documentChunk.rawValue {
+            // Upload chunks are paced by flow control, not refused: a dropped chunk would break the offsets.
+            paceUpload(peer, bytes: message.count)
+            binaryFrame(peer, identity: identity, bytes: message)
+            return
+        }
         if let refusal = admit(peer, bytes: message.count) {
             if refusal != .silentlyDropped { peer.sendError(refusal, id: nil) }
             return
@@ -116,6 +133,7 @@ final class Relay: TransportHandler {
             apply(outcome, for: nil, requestId: nil)
             metrics.observe(book: book)
         }
+        documentsTick(nowMillis: nowMillis)
     }
 
     func httpRequest(_ exchange: HTTPExchange) {
@@ -207,6 +225,10 @@ final class Relay: TransportHandler {
         throws(Refusal)
     {
         if type == "hello" { throw Refusal(.invalidState, "hello was already accepted on this connection") }
+        if type == DocumentOffer.type {
+            try offerDocument(body, peer: peer, identity: identity, id: id)
+            return
+        }
         if let sessionRequest = try SessionRequest.parse(type: type, body: body) {
             try handleSession(sessionRequest, peer: peer, identity: identity, id: id)
             return

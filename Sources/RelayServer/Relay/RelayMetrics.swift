@@ -14,6 +14,9 @@ final class RelayMetrics: Sendable {
     private let errorCounters: [ErrorCode: Counter]
     let sendQueueOverflows: Counter
     let messagesRateLimited: Counter
+    private let documentBytes: Counter
+    private let documentsAvailable: Counter
+    private let documentsFailed: Counter
 
     init() {
         let r = registry
@@ -45,11 +48,19 @@ final class RelayMetrics: Sendable {
             descriptor: .relay(
                 "messages_rate_limited_total",
                 help: "Messages refused because a connection exceeded its message or byte rate."))
+        documentBytes = r.makeCounter(
+            descriptor: .relay("document_bytes_total", help: "Document bytes accepted from upload chunks."))
+        let documents = MetricNameDescriptor.relay(
+            "documents_total", help: "Uploads that ended, by result (available, or failed with doc.failed).")
+        documentsAvailable = r.makeCounter(descriptor: documents, labels: [("result", "available")])
+        documentsFailed = r.makeCounter(descriptor: documents, labels: [("result", "failed")])
     }
 
     func eventsAppended(_ n: Int) { events.increment(by: Int64(n)) }
     func commitLatency(millis: Int64) { commit.record(Double(millis) / 1000) }
     func requestErrors(_ code: ErrorCode) { errorCounters[code]?.increment() }
+    func documentBytesReceived(_ n: Int) { documentBytes.increment(by: Int64(n)) }
+    func documentFinished(available: Bool) { (available ? documentsAvailable : documentsFailed).increment() }
 
     func observe(book: SessionBook) {
         var queued = 0
