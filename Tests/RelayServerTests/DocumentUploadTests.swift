@@ -49,6 +49,10 @@ struct DocumentUploadTests {
             #expect(got.status == 200)
             #expect(file.matches(got.body))
         }
+        // 20 MiB sent at once is over limits.bytesPerSecond (8 MiB): the uploader was paced, not refused.
+        let metrics = String(decoding: try relay.get("/metrics").body, as: UTF8.self)
+        #expect(!metrics.contains("windowrelay_upload_pauses_total 0"))
+        #expect(metrics.contains("windowrelay_upload_pauses_total"))
         let stored = try FileManager.default.contentsOfDirectory(atPath: relay.dataDir + "/documents")
         #expect(stored.count == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: relay.dataDir + "/uploads").isEmpty)

@@ -1,4 +1,5 @@
 import Logging
+import Prometheus
 import RelayCore
 import RelayStore
 import RelayTransport
@@ -245,6 +246,7 @@ extension Relay {
 
     private func applyPacing(_ peer: Peer) {
         if peer.uploadPacing.paused {
+            if !peer.connection.isReceivingPaused { metrics.uploadPauses.increment() }
             peer.connection.pauseReceiving()
         } else {
             peer.connection.resumeReceiving()

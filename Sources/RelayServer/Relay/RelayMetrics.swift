@@ -17,6 +17,7 @@ final class RelayMetrics: Sendable {
     private let documentBytes: Counter
     private let documentsAvailable: Counter
     private let documentsFailed: Counter
+    let uploadPauses: Counter
 
     init() {
         let r = registry
@@ -54,6 +55,10 @@ final class RelayMetrics: Sendable {
             "documents_total", help: "Uploads that ended, by result (available, or failed with doc.failed).")
         documentsAvailable = r.makeCounter(descriptor: documents, labels: [("result", "available")])
         documentsFailed = r.makeCounter(descriptor: documents, labels: [("result", "failed")])
+        uploadPauses = r.makeCounter(
+            descriptor: .relay(
+                "upload_pauses_total",
+                help: "Times an uploader's connection stopped being read (writer backlog or upload rate)."))
     }
 
     func eventsAppended(_ n: Int) { events.increment(by: Int64(n)) }
