@@ -4,14 +4,17 @@ import Testing
 @Suite("Download headers: Content-Disposition, Range, If-None-Match")
 struct DownloadHeadersTests {
     @Test func anASCIINameIsAPlainQuotedFilename() {
-        #expect(ContentDisposition.attachment(filename: "licence scan.pdf") == "attachment; filename=\"licence scan.pdf\"")
+        #expect(
+            ContentDisposition.attachment(filename: "licence scan.pdf") == "attachment; filename=\"licence scan.pdf\""
+        )
     }
 
     @Test func aChineseNameGetsAnASCIIFallbackAndAnRFC5987Filename() {
         let value = ContentDisposition.attachment(filename: "营业执照.pdf")
         #expect(
             value == "attachment; filename=\"document.pdf\"; "
-                + "filename*=UTF-8''%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7.pdf")
+                + "filename*=UTF-8''%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7.pdf"
+        )
     }
 
     @Test func aMixedNameKeepsItsASCIIPartsInTheFallback() {
@@ -25,7 +28,11 @@ struct DownloadHeadersTests {
         #expect(!fallback.contains("/"))
         #expect(!fallback.contains("\r") && !fallback.contains("\n"))
         let value = ContentDisposition.attachment(filename: "../../etc/passwd.pdf")
-        #expect(value.hasPrefix("attachment; filename=\".._.._etc_passwd.pdf\"; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd.pdf"))
+        #expect(
+            value.hasPrefix(
+                "attachment; filename=\".._.._etc_passwd.pdf\"; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd.pdf"
+            )
+        )
     }
 
     @Test func percentEncodingKeepsAttrCharsAndEncodesTheRest() {

@@ -5,11 +5,22 @@ import Testing
 struct UploadBookTests {
     static let pdf = Array("%PDF-1.7\n".utf8)
     static let rules = UploadRules(
-        maxBytes: 10_000, allowedTypes: ["application/pdf", "image/png"], chunkMax: 1000, maxOpenPerParticipant: 2,
-        maxBytesPerSession: 25_000, partialTtlMillis: 60_000, progressEvery: 2000)
+        maxBytes: 10_000,
+        allowedTypes: ["application/pdf", "image/png"],
+        chunkMax: 1000,
+        maxOpenPerParticipant: 2,
+        maxBytesPerSession: 25_000,
+        partialTtlMillis: 60_000,
+        progressEvery: 2000
+    )
     static let sha = String(repeating: "ab", count: 32)
 
-    static func offer(_ size: Int = 5000, sha: String = sha, session: String = "s_1", mime: String = "application/pdf")
+    static func offer(
+        _ size: Int = 5000,
+        sha: String = sha,
+        session: String = "s_1",
+        mime: String = "application/pdf"
+    )
         -> DocumentOffer
     {
         DocumentOffer(sessionId: session, name: "营业执照.pdf", mime: mime, size: size, sha256: sha)
@@ -30,15 +41,25 @@ struct UploadBookTests {
     @Test func chunksMustComeAtTheCurrentEndAndTheWrongOffsetIsAConflictWithExpected() throws {
         var book = UploadBook(rules: Self.rules)
         let id = try book.offer(Self.offer(), by: "u1", storedBytes: 0, now: 0).upload.id
-        #expect(book.chunk(upload: id, offset: 0, payload: Self.chunk(1000, first: true), from: "u1", now: 1)
-            == .accepted(book.upload(id)!, offset: 0, finishes: false))
-        guard case .refused(let refusal) = book.chunk(upload: id, offset: 0, payload: Self.chunk(10), from: "u1", now: 2)
-        else { Issue.record("a repeated chunk was accepted"); return }
+        #expect(
+            book.chunk(upload: id, offset: 0, payload: Self.chunk(1000, first: true), from: "u1", now: 1)
+                == .accepted(book.upload(id)!, offset: 0, finishes: false)
+        )
+        guard
+            case .refused(let refusal) = book.chunk(upload: id, offset: 0, payload: Self.chunk(10), from: "u1", now: 2)
+        else {
+            Issue.record("a repeated chunk was accepted")
+            return
+        }
         #expect(refusal.code == .conflict)
         #expect(refusal.details["expected"] == 1000)
         #expect(refusal.details["upload"] == .number(Double(id)))
-        guard case .refused(let ahead) = book.chunk(upload: id, offset: 3000, payload: Self.chunk(10), from: "u1", now: 2)
-        else { Issue.record("a chunk past the end was accepted"); return }
+        guard
+            case .refused(let ahead) = book.chunk(upload: id, offset: 3000, payload: Self.chunk(10), from: "u1", now: 2)
+        else {
+            Issue.record("a chunk past the end was accepted")
+            return
+        }
         #expect(ahead.details["expected"] == 1000)
         #expect(book.upload(id)?.received == 1000)
     }
@@ -71,7 +92,8 @@ struct UploadBookTests {
             return
         }
         #expect(r.code == .notFound)
-        guard case .refused(let unknown) = book.chunk(upload: 99, offset: 0, payload: Self.pdf, from: "u1", now: 1) else {
+        guard case .refused(let unknown) = book.chunk(upload: 99, offset: 0, payload: Self.pdf, from: "u1", now: 1)
+        else {
             Issue.record("accepted")
             return
         }
@@ -82,12 +104,23 @@ struct UploadBookTests {
         var book = UploadBook(rules: Self.rules, nextId: 12)
         book.restore(
             Upload(
-                id: 10, sessionId: "s_1", owner: "u1", name: "a.pdf", mime: "application/pdf", size: 5000,
-                sha256: Self.sha, received: 3000, createdAt: 0))
+                id: 10,
+                sessionId: "s_1",
+                owner: "u1",
+                name: "a.pdf",
+                mime: "application/pdf",
+                size: 5000,
+                sha256: Self.sha,
+                received: 3000,
+                createdAt: 0
+            )
+        )
         let again = try book.offer(Self.offer(), by: "u1", storedBytes: 0, now: 5)
         #expect(again.resumed && again.upload.id == 10 && again.upload.received == 3000)
-        #expect(book.chunk(upload: 10, offset: 3000, payload: Self.chunk(1000), from: "u1", now: 6)
-            == .accepted(book.upload(10)!, offset: 3000, finishes: false))
+        #expect(
+            book.chunk(upload: 10, offset: 3000, payload: Self.chunk(1000), from: "u1", now: 6)
+                == .accepted(book.upload(10)!, offset: 3000, finishes: false)
+        )
         #expect(book.nextId == 12)
     }
 
@@ -95,8 +128,17 @@ struct UploadBookTests {
         var book = UploadBook(rules: Self.rules)
         book.restore(
             Upload(
-                id: 3, sessionId: "s_1", owner: "u1", name: "a.pdf", mime: "application/pdf", size: 5000,
-                sha256: Self.sha, received: 5000, createdAt: 0))
+                id: 3,
+                sessionId: "s_1",
+                owner: "u1",
+                name: "a.pdf",
+                mime: "application/pdf",
+                size: 5000,
+                sha256: Self.sha,
+                received: 5000,
+                createdAt: 0
+            )
+        )
         #expect(book.nextId == 4)
         let again = try book.offer(Self.offer(), by: "u1", storedBytes: 0, now: 5)
         #expect(again.finishNow)
@@ -107,9 +149,18 @@ struct UploadBookTests {
         var book = UploadBook(rules: Self.rules)
         let id = try book.offer(Self.offer(1500), by: "u1", storedBytes: 0, now: 0).upload.id
         _ = book.chunk(upload: id, offset: 0, payload: Self.chunk(1000, first: true), from: "u1", now: 1)
-        guard case .accepted(let upload, 1000, true) = book.chunk(
-            upload: id, offset: 1000, payload: Self.chunk(500), from: "u1", now: 2)
-        else { Issue.record("the last chunk did not finish the upload"); return }
+        guard
+            case .accepted(let upload, 1000, true) = book.chunk(
+                upload: id,
+                offset: 1000,
+                payload: Self.chunk(500),
+                from: "u1",
+                now: 2
+            )
+        else {
+            Issue.record("the last chunk did not finish the upload")
+            return
+        }
         #expect(upload.phase == .verifying)
         guard case .refused(let r) = book.chunk(upload: id, offset: 1500, payload: [1], from: "u1", now: 3) else {
             Issue.record("accepted")
@@ -121,22 +172,44 @@ struct UploadBookTests {
     @Test func aChunkOverChunkMaxOrPastTheOfferedSizeIsTooLarge() throws {
         var book = UploadBook(rules: Self.rules)
         let id = try book.offer(Self.offer(1200), by: "u1", storedBytes: 0, now: 0).upload.id
-        guard case .refused(let big) = book.chunk(upload: id, offset: 0, payload: Self.chunk(1001, first: true),
-                                                  from: "u1", now: 1)
-        else { Issue.record("accepted"); return }
+        guard
+            case .refused(let big) = book.chunk(
+                upload: id,
+                offset: 0,
+                payload: Self.chunk(1001, first: true),
+                from: "u1",
+                now: 1
+            )
+        else {
+            Issue.record("accepted")
+            return
+        }
         #expect(big.code == .tooLarge)
         _ = book.chunk(upload: id, offset: 0, payload: Self.chunk(1000, first: true), from: "u1", now: 1)
-        guard case .refused(let past) = book.chunk(upload: id, offset: 1000, payload: Self.chunk(300), from: "u1", now: 2)
-        else { Issue.record("accepted"); return }
+        guard
+            case .refused(let past) = book.chunk(upload: id, offset: 1000, payload: Self.chunk(300), from: "u1", now: 2)
+        else {
+            Issue.record("accepted")
+            return
+        }
         #expect(past.code == .tooLarge)
     }
 
     @Test func leadingBytesThatAreNotTheDeclaredTypeFailTheUpload() throws {
         var book = UploadBook(rules: Self.rules)
         let id = try book.offer(Self.offer(mime: "image/png"), by: "u1", storedBytes: 0, now: 0).upload.id
-        guard case .failed(let upload, .unsupportedType) = book.chunk(
-            upload: id, offset: 0, payload: Self.chunk(100, first: true), from: "u1", now: 1)
-        else { Issue.record("a PDF passed as PNG"); return }
+        guard
+            case .failed(let upload, .unsupportedType) = book.chunk(
+                upload: id,
+                offset: 0,
+                payload: Self.chunk(100, first: true),
+                from: "u1",
+                now: 1
+            )
+        else {
+            Issue.record("a PDF passed as PNG")
+            return
+        }
         #expect(upload.id == id)
         #expect(book.upload(id) == nil)
     }
@@ -145,15 +218,27 @@ struct UploadBookTests {
         var book = UploadBook(rules: Self.rules)
         #expect(throws: Refusal.self) { try book.offer(Self.offer(10_001), by: "u1", storedBytes: 0, now: 0) }
         #expect(refusal { try book.offer(Self.offer(10_001), by: "u1", storedBytes: 0, now: 0) }?.code == .tooLarge)
-        #expect(refusal { try book.offer(Self.offer(mime: "image/gif"), by: "u1", storedBytes: 0, now: 0) }?.code
-            == .unsupportedType)
+        #expect(
+            refusal { try book.offer(Self.offer(mime: "image/gif"), by: "u1", storedBytes: 0, now: 0) }?.code
+                == .unsupportedType
+        )
         _ = try book.offer(Self.offer(sha: String(repeating: "01", count: 32)), by: "u1", storedBytes: 0, now: 0)
         _ = try book.offer(Self.offer(sha: String(repeating: "02", count: 32)), by: "u1", storedBytes: 0, now: 0)
-        #expect(refusal { try book.offer(Self.offer(sha: String(repeating: "03", count: 32)), by: "u1",
-                                         storedBytes: 0, now: 0) }?.code == .rateLimited)
+        #expect(
+            refusal {
+                try book.offer(
+                    Self.offer(sha: String(repeating: "03", count: 32)),
+                    by: "u1",
+                    storedBytes: 0,
+                    now: 0
+                )
+            }?.code == .rateLimited
+        )
         // A resume is not a new upload: it passes the open-uploads limit.
-        #expect(try book.offer(Self.offer(sha: String(repeating: "01", count: 32)), by: "u1", storedBytes: 0, now: 0)
-            .resumed)
+        #expect(
+            try book.offer(Self.offer(sha: String(repeating: "01", count: 32)), by: "u1", storedBytes: 0, now: 0)
+                .resumed
+        )
         // 10 000 open in s_1 + 14 000 stored + 5 000 > 25 000.
         #expect(refusal { try book.offer(Self.offer(), by: "u2", storedBytes: 14_000, now: 0) }?.code == .tooLarge)
         #expect(try book.offer(Self.offer(), by: "u2", storedBytes: 10_000, now: 0).resumed == false)
@@ -165,8 +250,13 @@ struct UploadBookTests {
         var sent: [Int] = []
         var offset = 0
         for size in [1000, 1000, 1000, 1000, 500] {
-            _ = book.chunk(upload: id, offset: UInt64(offset), payload: Self.chunk(size, first: offset == 0),
-                           from: "u1", now: 1)
+            _ = book.chunk(
+                upload: id,
+                offset: UInt64(offset),
+                payload: Self.chunk(size, first: offset == 0),
+                from: "u1",
+                now: 1
+            )
             offset += size
             #expect(book.queuedBytes(owner: "u1") == size)
             if let p = book.written(upload: id, through: offset) { sent.append(p["received"]!.intValue!) }
@@ -201,8 +291,10 @@ struct UploadBookTests {
         ]
         #expect(parse(good) == nil)
         #expect((try? DocumentOffer.parse(good))?.sha256 == Self.sha)
-        for (field, value) in [("size", JSONValue(0)), ("size", "10"), ("sha256", "abc"), ("name", "a\nb"),
-                               ("name", ""), ("mime", .null), ("sessionId", 5)] {
+        for (field, value) in [
+            ("size", JSONValue(0)), ("size", "10"), ("sha256", "abc"), ("name", "a\nb"),
+            ("name", ""), ("mime", .null), ("sessionId", 5),
+        ] {
             var body = good
             body[field] = value
             #expect(parse(body)?.code == .badRequest, "\(field) = \(value)")
@@ -213,8 +305,10 @@ struct UploadBookTests {
     @Test func onlyPresentParticipantsOfAnActiveSessionSendDocuments() throws {
         var f = SessionFixture()
         let queued = try f.created()
-        #expect(refusalOf { try f.book.checkDocumentSender(SessionPeople.clerkA, sessionId: queued) }?.code
-            == .invalidState)
+        #expect(
+            refusalOf { try f.book.checkDocumentSender(SessionPeople.clerkA, sessionId: queued) }?.code
+                == .invalidState
+        )
         let id = try f.active()
         try f.book.checkDocumentSender(SessionPeople.clerkA, sessionId: id)
         try f.book.checkDocumentSender(SessionPeople.approverB, sessionId: id)

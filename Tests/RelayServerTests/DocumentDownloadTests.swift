@@ -41,7 +41,8 @@ struct DocumentDownloadTests {
         #expect(got.headers["accept-ranges"] == "bytes")
         #expect(
             got.headers["content-disposition"]
-                == "attachment; filename=\"document.pdf\"; filename*=UTF-8''%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7.pdf")
+                == "attachment; filename=\"document.pdf\"; filename*=UTF-8''%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7.pdf"
+        )
     }
 
     @Test func rangesAreAnsweredWith206AndUnsatisfiableOnesWith416() async throws {

@@ -82,7 +82,9 @@ struct DocumentRefusalTests {
         #expect(outcome.failed?["reason"] == "checksum_mismatch")
         #expect(Self.isEmpty(relay.dataDir + "/documents"))
         #expect(await Self.eventually { Self.isEmpty(relay.dataDir + "/uploads") })
-        let joined = try await s.approver.request(["type": "session.join", "id": "j", "sessionId": .string(s.sessionId)])
+        let joined = try await s.approver.request([
+            "type": "session.join", "id": "j", "sessionId": .string(s.sessionId),
+        ])
         #expect(joined["result"]?["documents"] == [])
         let metrics = String(decoding: try relay.get("/metrics").body, as: UTF8.self)
         #expect(metrics.contains("windowrelay_documents_total{result=\"failed\"} 1"))

@@ -24,9 +24,11 @@ struct DocumentUploadTests {
             // doc.progress at least every MiB, in order, and at the end.
             let received = outcome.progress.compactMap { $0["received"]?.intValue }
             #expect(received.last == file.bytes.count)
-            #expect(zip([0] + received, received).allSatisfy { previous, next in
-                next > previous && next - previous <= 1 << 20
-            })
+            #expect(
+                zip([0] + received, received).allSatisfy { previous, next in
+                    next > previous && next - previous <= 1 << 20
+                }
+            )
             #expect(outcome.progress.allSatisfy { $0["size"]?.intValue == file.bytes.count })
             let available = try #require(outcome.available)
             let seen = try await receiver.next(type: "doc.available")
@@ -42,10 +44,13 @@ struct DocumentUploadTests {
             #expect(document["sha256"]?.stringValue == file.sha256)
             let id = try #require(document["id"]?.stringValue)
             #expect(id.hasPrefix("d_"))
-            let receiverSub = sub == "clerk-1" ? ("appr-1", Role.approver, "cd-gaoxin") : ("clerk-1", .clerk, "qd-xihaian")
+            let receiverSub =
+                sub == "clerk-1" ? ("appr-1", Role.approver, "cd-gaoxin") : ("clerk-1", .clerk, "qd-xihaian")
             let token = relay.token(receiverSub.0, receiverSub.1, unit: receiverSub.2)
             let got = try relay.download(
-                "/v1/sessions/\(s.sessionId)/documents/\(id)", headers: ["Authorization": "Bearer \(token)"])
+                "/v1/sessions/\(s.sessionId)/documents/\(id)",
+                headers: ["Authorization": "Bearer \(token)"]
+            )
             #expect(got.status == 200)
             #expect(file.matches(got.body))
         }
@@ -56,6 +61,31 @@ struct DocumentUploadTests {
         let stored = try FileManager.default.contentsOfDirectory(atPath: relay.dataDir + "/documents")
         #expect(stored.count == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: relay.dataDir + "/uploads").isEmpty)
+    }
+
+    @Test func anApplicantSendsADocumentAndStaffReceiveIt() async throws {
+        let relay = try TestRelay()
+        let s = try await DocumentSession.open(relay)
+        let granted = try await s.clerk.request([
+            "type": "session.applicantToken", "id": "t", "sessionId": .string(s.sessionId), "ttlSeconds": 600,
+        ])
+        let token = try #require(granted["result"]?["token"]?.stringValue)
+        let applicant = try await DocumentSession.hello(relay, s.loop, token)
+        let joined = try await applicant.request(["type": "session.join", "id": "j", "sessionId": .string(s.sessionId)])
+        #expect(joined["type"] == "ok")
+        let file = TestFile(
+            name: "身份证.png",
+            mime: "image/png",
+            bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 9, count: 4000)
+        )
+        let upload = try #require(try await s.offer(applicant, file)["result"]?["upload"]?.intValue)
+        applicant.sendChunks(upload: upload, file.bytes)
+        let outcome = try await applicant.awaitUploadEnd(upload: upload, sha256: file.sha256)
+        let from = outcome.available?["document"]?["from"]?.stringValue
+        #expect(from?.hasPrefix("applicant-") == true)
+        for staff in [s.clerk, s.approver] {
+            #expect(try await staff.next(type: "doc.available")["document"]?["from"]?.stringValue == from)
+        }
     }
 
     @Test func anotherSessionKeepsWorkingWhileAFastUploadRuns() async throws {
@@ -97,7 +127,10 @@ struct DocumentUploadTests {
         #expect(outcome.progress.last?["received"]?.intValue == file.bytes.count)
         let id = try #require(outcome.available?["document"]?["id"]?.stringValue)
         let token = relay.token("appr-1", .approver, unit: "cd-gaoxin")
-        let got = try relay.download("/v1/sessions/\(s.sessionId)/documents/\(id)", headers: ["Authorization": "Bearer \(token)"])
+        let got = try relay.download(
+            "/v1/sessions/\(s.sessionId)/documents/\(id)",
+            headers: ["Authorization": "Bearer \(token)"]
+        )
         #expect(file.matches(got.body))
     }
 
@@ -115,7 +148,12 @@ struct DocumentUploadTests {
         let second = try TestRelay(dataDir: dataDir)
         let loop = try ClientLoop()
         let resumed = DocumentSession(
-            relay: second, loop: loop, sessionId: s.sessionId, clerk: s.clerk, approver: s.approver)
+            relay: second,
+            loop: loop,
+            sessionId: s.sessionId,
+            clerk: s.clerk,
+            approver: s.approver
+        )
         let clerk = try await resumed.rejoin(second, "clerk-1", .clerk, unit: "qd-xihaian")
         let again = try await resumed.offer(clerk, file)
         #expect(again["result"]?["upload"]?.intValue == upload)
@@ -124,7 +162,10 @@ struct DocumentUploadTests {
         let outcome = try await clerk.awaitUploadEnd(upload: upload, sha256: file.sha256)
         let id = try #require(outcome.available?["document"]?["id"]?.stringValue)
         let token = second.token("clerk-1", .clerk, unit: "qd-xihaian")
-        let got = try second.download("/v1/sessions/\(s.sessionId)/documents/\(id)", headers: ["Authorization": "Bearer \(token)"])
+        let got = try second.download(
+            "/v1/sessions/\(s.sessionId)/documents/\(id)",
+            headers: ["Authorization": "Bearer \(token)"]
+        )
         #expect(file.matches(got.body))
         // Upload numbers are never handed out twice, also across restarts.
         let next = try await resumed.offer(clerk, TestFile.pdf(1000, seed: 6))
@@ -138,7 +179,8 @@ struct DocumentUploadTests {
         let upload = try #require(try await s.offer(s.approver, file)["result"]?["upload"]?.intValue)
         s.approver.sendChunks(upload: upload, file.bytes)
         let document = try #require(
-            try await s.approver.awaitUploadEnd(upload: upload, sha256: file.sha256).available?["document"])
+            try await s.approver.awaitUploadEnd(upload: upload, sha256: file.sha256).available?["document"]
+        )
 
         let joined = try await s.clerk.request([
             "type": "session.join", "id": "j", "sessionId": .string(s.sessionId), "lastSeq": 1,
@@ -164,7 +206,9 @@ struct DocumentUploadTests {
         let file = TestFile.pdf(5000, name: "../../etc/passwd.pdf", seed: 8)
         let upload = try #require(try await s.offer(s.clerk, file)["result"]?["upload"]?.intValue)
         s.clerk.sendChunks(upload: upload, file.bytes)
-        let document = try #require(try await s.clerk.awaitUploadEnd(upload: upload, sha256: file.sha256).available?["document"])
+        let document = try #require(
+            try await s.clerk.awaitUploadEnd(upload: upload, sha256: file.sha256).available?["document"]
+        )
         #expect(document["name"] == "../../etc/passwd.pdf")
         let files = FileManager.default
         #expect(try files.contentsOfDirectory(atPath: relay.dataDir + "/documents") == [file.sha256])
@@ -173,7 +217,10 @@ struct DocumentUploadTests {
         #expect(!files.fileExists(atPath: relay.dataDir + "/etc"))
         let token = relay.token("clerk-1", .clerk, unit: "qd-xihaian")
         let id = try #require(document["id"]?.stringValue)
-        let got = try relay.download("/v1/sessions/\(s.sessionId)/documents/\(id)", headers: ["Authorization": "Bearer \(token)"])
+        let got = try relay.download(
+            "/v1/sessions/\(s.sessionId)/documents/\(id)",
+            headers: ["Authorization": "Bearer \(token)"]
+        )
         #expect(got.headers["content-disposition"]?.contains("filename=\".._.._etc_passwd.pdf\"") == true)
         #expect(file.matches(got.body))
     }

@@ -26,7 +26,11 @@ public struct DocumentOffer: Sendable, Hashable {
     public static func parse(_ body: [String: JSONValue]) throws(Refusal) -> DocumentOffer {
         func string(_ field: String) throws(Refusal) -> String {
             guard let value = body[field]?.stringValue, !value.isEmpty else {
-                throw Refusal(.badRequest, "field `\(field)` must be a non-empty string", details: ["field": .string(field)])
+                throw Refusal(
+                    .badRequest,
+                    "field `\(field)` must be a non-empty string",
+                    details: ["field": .string(field)]
+                )
             }
             return value
         }
@@ -34,20 +38,30 @@ public struct DocumentOffer: Sendable, Hashable {
         let name = try string("name")
         guard name.count <= maxNameLength else {
             throw Refusal(
-                .badRequest, "field `name` must be at most \(maxNameLength) characters", details: ["field": "name"])
+                .badRequest,
+                "field `name` must be at most \(maxNameLength) characters",
+                details: ["field": "name"]
+            )
         }
         guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw Refusal(.badRequest, "field `name` must not contain control characters", details: ["field": "name"])
         }
         let mime = try string("mime")
         guard let size = body["size"]?.intValue, size >= 1 else {
-            throw Refusal(.badRequest, "field `size` must be a whole number of bytes, at least 1", details: ["field": "size"])
+            throw Refusal(
+                .badRequest,
+                "field `size` must be a whole number of bytes, at least 1",
+                details: ["field": "size"]
+            )
         }
         let sha256 = try string("sha256")
         let hex = sha256.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0 | 0x20) }
         guard sha256.utf8.count == 64, hex else {
             throw Refusal(
-                .badRequest, "field `sha256` must be the file's SHA-256 as 64 hex digits", details: ["field": "sha256"])
+                .badRequest,
+                "field `sha256` must be the file's SHA-256 as 64 hex digits",
+                details: ["field": "sha256"]
+            )
         }
         return DocumentOffer(sessionId: sessionId, name: name, mime: mime, size: size, sha256: sha256)
     }
@@ -162,7 +176,9 @@ extension SessionBook {
         }
         guard s.state == .active else {
             throw Refusal(
-                .invalidState, "session \(sessionId) is \(s.state.rawValue); documents can be sent while it is active")
+                .invalidState,
+                "session \(sessionId) is \(s.state.rawValue); documents can be sent while it is active"
+            )
         }
     }
 }

@@ -16,7 +16,8 @@ public enum ContentDisposition {
         var out = ""
         var replacing = false
         for scalar in name.unicodeScalars {
-            let safe = scalar.isASCII && scalar.value >= 0x20 && scalar.value != 0x7F
+            let safe =
+                scalar.isASCII && scalar.value >= 0x20 && scalar.value != 0x7F
                 && scalar != "\"" && scalar != "\\" && scalar != "/"
             if safe {
                 out.unicodeScalars.append(scalar)

@@ -16,9 +16,13 @@ public struct UploadRules: Sendable, Hashable {
     public var progressEvery: Int
 
     public init(
-        maxBytes: Int = 50 << 20, allowedTypes: [String] = ["application/pdf", "image/jpeg", "image/png", "application/ofd"],
-        chunkMax: Int = 262_144, maxOpenPerParticipant: Int = 4, maxBytesPerSession: Int = 512 << 20,
-        partialTtlMillis: Int64 = 24 * 3_600_000, progressEvery: Int = 1 << 20
+        maxBytes: Int = 50 << 20,
+        allowedTypes: [String] = ["application/pdf", "image/jpeg", "image/png", "application/ofd"],
+        chunkMax: Int = 262_144,
+        maxOpenPerParticipant: Int = 4,
+        maxBytesPerSession: Int = 512 << 20,
+        partialTtlMillis: Int64 = 24 * 3_600_000,
+        progressEvery: Int = 1 << 20
     ) {
         self.maxBytes = maxBytes
         self.allowedTypes = Set(allowedTypes.map(DocumentSignature.normalized))
@@ -61,8 +65,16 @@ public struct Upload: Sendable, Hashable {
     public var touchedAt: Int64
 
     public init(
-        id: UInt32, sessionId: String, owner: String, name: String, mime: String, size: Int, sha256: String,
-        received: Int = 0, createdAt: Int64, touchedAt: Int64? = nil
+        id: UInt32,
+        sessionId: String,
+        owner: String,
+        name: String,
+        mime: String,
+        size: Int,
+        sha256: String,
+        received: Int = 0,
+        createdAt: Int64,
+        touchedAt: Int64? = nil
     ) {
         self.id = id
         self.sessionId = sessionId
@@ -147,18 +159,25 @@ public struct UploadBook: Sendable {
     /// one must fit `maxOpenUploadsPerParticipant` (`rate_limited`) and, with `storedBytes` (the session's
     /// documents) and its open uploads, `maxUploadBytesPerSession` (`too_large`).
     public mutating func offer(
-        _ offer: DocumentOffer, by owner: String, storedBytes: Int, now: Int64
+        _ offer: DocumentOffer,
+        by owner: String,
+        storedBytes: Int,
+        now: Int64
     ) throws(Refusal) -> OfferDecision {
         guard offer.size <= rules.maxBytes else {
             throw Refusal(
-                .tooLarge, "the document is \(offer.size) bytes; the most is \(rules.maxBytes) (docs.maxBytes)",
-                details: ["field": "size", "max": JSONValue(rules.maxBytes)])
+                .tooLarge,
+                "the document is \(offer.size) bytes; the most is \(rules.maxBytes) (docs.maxBytes)",
+                details: ["field": "size", "max": JSONValue(rules.maxBytes)]
+            )
         }
         guard rules.allowedTypes.contains(offer.mime) else {
             throw Refusal(
                 .unsupportedType,
-                "type \(offer.mime) is not accepted; send one of \(rules.allowedTypes.sorted().joined(separator: ", "))",
-                details: ["field": "mime"])
+                "type \(offer.mime) is not accepted; send one of "
+                    + rules.allowedTypes.sorted().joined(separator: ", "),
+                details: ["field": "mime"]
+            )
         }
         let key = ResumeKey(sessionId: offer.sessionId, owner: owner, sha256: offer.sha256)
         if let id = resumeKeys[key], var upload = uploads[id] {
@@ -166,7 +185,8 @@ public struct UploadBook: Sendable {
                 throw Refusal(
                     .conflict,
                     "upload \(id) of this file is open with size \(upload.size), not \(offer.size); check the file",
-                    details: ["upload": .number(Double(id)), "size": JSONValue(upload.size)])
+                    details: ["upload": .number(Double(id)), "size": JSONValue(upload.size)]
+                )
             }
             upload.touchedAt = now
             let finishNow = upload.phase == .receiving && upload.received == upload.size
@@ -179,7 +199,8 @@ public struct UploadBook: Sendable {
             throw Refusal(
                 .rateLimited,
                 "you have \(open) uploads open; finish one first (limits.maxOpenUploadsPerParticipant)",
-                details: ["max": JSONValue(rules.maxOpenPerParticipant)])
+                details: ["max": JSONValue(rules.maxOpenPerParticipant)]
+            )
         }
         let pending = uploads.values.reduce(0) { $0 + ($1.sessionId == offer.sessionId ? $1.size : 0) }
         guard storedBytes + pending + offer.size <= rules.maxBytesPerSession else {
@@ -187,11 +208,19 @@ public struct UploadBook: Sendable {
                 .tooLarge,
                 "session \(offer.sessionId) would hold \(storedBytes + pending + offer.size) bytes of documents; "
                     + "the most is \(rules.maxBytesPerSession) (limits.maxUploadBytesPerSession)",
-                details: ["field": "size", "max": JSONValue(rules.maxBytesPerSession)])
+                details: ["field": "size", "max": JSONValue(rules.maxBytesPerSession)]
+            )
         }
         let upload = Upload(
-            id: nextId, sessionId: offer.sessionId, owner: owner, name: offer.name, mime: offer.mime,
-            size: offer.size, sha256: offer.sha256, createdAt: now)
+            id: nextId,
+            sessionId: offer.sessionId,
+            owner: owner,
+            name: offer.name,
+            mime: offer.mime,
+            size: offer.size,
+            sha256: offer.sha256,
+            createdAt: now
+        )
         nextId = nextId == .max ? 1 : nextId + 1
         insert(upload)
         return OfferDecision(upload: upload, resumed: false, finishNow: false)
@@ -231,36 +260,54 @@ public struct UploadBook: Sendable {
     /// `chunkMax` or past the offered size is `too_large`. The first chunk's leading bytes must match the
     /// declared type: a mismatch fails the upload (`unsupported_type`).
     public mutating func chunk(
-        upload id: UInt32, offset: UInt64, payload: some Collection<UInt8>, from sender: String, now: Int64
+        upload id: UInt32,
+        offset: UInt64,
+        payload: some Collection<UInt8>,
+        from sender: String,
+        now: Int64
     ) -> ChunkDecision {
         let uploadId: JSONValue = .number(Double(id))
         guard var upload = uploads[id], upload.owner == sender else {
             return .refused(
-                Refusal(.notFound, "no upload \(id) of yours; offer the document first", details: ["upload": uploadId]))
+                Refusal(.notFound, "no upload \(id) of yours; offer the document first", details: ["upload": uploadId])
+            )
         }
         guard upload.phase == .receiving else {
             return .refused(
                 Refusal(
-                    .invalidState, "upload \(id) has every byte and is being verified", details: ["upload": uploadId]))
+                    .invalidState,
+                    "upload \(id) has every byte and is being verified",
+                    details: ["upload": uploadId]
+                )
+            )
         }
         guard offset == UInt64(upload.received) else {
             return .refused(
                 Refusal(
-                    .conflict, "upload \(id) continues at byte \(upload.received), not \(offset)",
-                    details: ["upload": uploadId, "expected": JSONValue(upload.received)]))
+                    .conflict,
+                    "upload \(id) continues at byte \(upload.received), not \(offset)",
+                    details: ["upload": uploadId, "expected": JSONValue(upload.received)]
+                )
+            )
         }
         let count = payload.count
         guard count <= rules.chunkMax else {
             return .refused(
                 Refusal(
-                    .tooLarge, "a chunk carries at most \(rules.chunkMax) bytes (chunkMax); this one has \(count)",
-                    details: ["upload": uploadId, "max": JSONValue(rules.chunkMax)]))
+                    .tooLarge,
+                    "a chunk carries at most \(rules.chunkMax) bytes (chunkMax); this one has \(count)",
+                    details: ["upload": uploadId, "max": JSONValue(rules.chunkMax)]
+                )
+            )
         }
         guard upload.received + count <= upload.size else {
             return .refused(
                 Refusal(
-                    .tooLarge, "upload \(id) was offered as \(upload.size) bytes; this chunk goes past its end",
-                    details: ["upload": uploadId, "expected": JSONValue(upload.received)]))
+                    .tooLarge,
+                    "upload \(id) was offered as \(upload.size) bytes; this chunk goes past its end",
+                    details: ["upload": uploadId, "expected": JSONValue(upload.received)]
+                )
+            )
         }
         if upload.received == 0 {
             switch DocumentSignature.check(mime: upload.mime, leading: payload, fileSize: upload.size) {
@@ -272,8 +319,11 @@ public struct UploadBook: Sendable {
             case .needsMore(let n):
                 return .refused(
                     Refusal(
-                        .badRequest, "the first chunk of a \(upload.mime) file must carry at least \(n) bytes",
-                        details: ["upload": uploadId]))
+                        .badRequest,
+                        "the first chunk of a \(upload.mime) file must carry at least \(n) bytes",
+                        details: ["upload": uploadId]
+                    )
+                )
             }
         }
         upload.received += count
@@ -290,7 +340,8 @@ public struct UploadBook: Sendable {
         guard var upload = uploads[id] else { return nil }
         upload.written = max(upload.written, min(through, upload.received))
         defer { uploads[id] = upload }
-        let due = upload.written - upload.reported >= rules.progressEvery
+        let due =
+            upload.written - upload.reported >= rules.progressEvery
             || (upload.written == upload.size && upload.reported < upload.size)
         guard due else { return nil }
         upload.reported = upload.written

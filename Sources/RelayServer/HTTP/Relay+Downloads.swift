@@ -32,7 +32,9 @@ extension Relay {
             guard !events.isEmpty else { return .problem(404, "no session \(sessionId)") }
             let manifest = RecordManifest(session: ["id": .string(sessionId)], events: events)
             guard manifest.mayRead(identity) else { return .problem(403, "not a participant of \(sessionId)") }
-            guard let document = events.lazy.compactMap(DocumentRecord.init(event:)).first(where: { $0.id == documentId }),
+            guard
+                let document = events.lazy.compactMap(DocumentRecord.init(event:)).first(where: { $0.id == documentId }
+                ),
                 let path = layout.documentPath(sha256: document.sha256)
             else { return .problem(404, "no document \(documentId) in session \(sessionId)") }
             return Self.documentResponse(document, path: path, request: request)
@@ -59,16 +61,23 @@ extension Relay {
         switch ByteRange.parse(request.headers["range"], size: document.size) {
         case .whole:
             return HTTPResponse(
-                status: 200, headers: headers, body: .file(path: path, offset: 0, length: Int64(document.size)))
+                status: 200,
+                headers: headers,
+                body: .file(path: path, offset: 0, length: Int64(document.size))
+            )
         case .partial(let first, let last):
             headers.append(("content-range", "bytes \(first)-\(last)/\(document.size)"))
             return HTTPResponse(
-                status: 206, headers: headers,
-                body: .file(path: path, offset: Int64(first), length: Int64(last - first + 1)))
+                status: 206,
+                headers: headers,
+                body: .file(path: path, offset: Int64(first), length: Int64(last - first + 1))
+            )
         case .unsatisfiable:
             return HTTPResponse(
-                status: 416, headers: [("content-range", "bytes */\(document.size)"), ("etag", etag)],
-                body: .bytes(Array("range not satisfiable\n".utf8)))
+                status: 416,
+                headers: [("content-range", "bytes */\(document.size)"), ("etag", etag)],
+                body: .bytes(Array("range not satisfiable\n".utf8))
+            )
         }
     }
 }

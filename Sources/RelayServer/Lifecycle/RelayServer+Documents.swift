@@ -8,15 +8,21 @@ extension RelayServer {
     /// Opens the document store and brings back the partial uploads that can still resume (the start-up sweep:
     /// uploads past `docs.partialTtlHours`, of sessions no longer live, or of owners who left are deleted).
     static func openDocuments(
-        _ configuration: RelayConfiguration, store: RelayStore, book: SessionBook, logger: Logger
+        _ configuration: RelayConfiguration,
+        store: RelayStore,
+        book: SessionBook,
+        logger: Logger
     ) throws(RelayStartupError) -> (DocumentStore, UploadBook) {
         let ttl = Int64(configuration.docs.partialTtlHours) * 3_600_000
         let documentStore: DocumentStore
         let recovery: DocumentRecovery
         do {
             documentStore = try DocumentStore(
-                store: store, dataDirectory: configuration.storage.dataDir, digest: { DocumentSHA256() },
-                logger: logger)
+                store: store,
+                dataDirectory: configuration.storage.dataDir,
+                digest: { DocumentSHA256() },
+                logger: logger
+            )
             recovery = try documentStore.recover(nowMillis: Timestamp.millis(Date()), ttlMillis: ttl)
         } catch {
             store.close()
@@ -24,11 +30,15 @@ extension RelayServer {
         }
         var uploads = UploadBook(
             rules: UploadRules(
-                maxBytes: configuration.docs.maxBytes, allowedTypes: configuration.docs.allowedTypes,
+                maxBytes: configuration.docs.maxBytes,
+                allowedTypes: configuration.docs.allowedTypes,
                 chunkMax: configuration.docs.chunkMax,
                 maxOpenPerParticipant: configuration.limits.maxOpenUploadsPerParticipant,
-                maxBytesPerSession: configuration.limits.maxUploadBytesPerSession, partialTtlMillis: ttl),
-            nextId: recovery.nextUploadId)
+                maxBytesPerSession: configuration.limits.maxUploadBytesPerSession,
+                partialTtlMillis: ttl
+            ),
+            nextId: recovery.nextUploadId
+        )
         var dropped = 0
         for found in recovery.uploads {
             let row = found.upload
@@ -40,9 +50,18 @@ extension RelayServer {
             }
             uploads.restore(
                 Upload(
-                    id: row.id, sessionId: row.sessionId, owner: row.owner, name: row.name, mime: row.mime,
-                    size: row.size, sha256: row.sha256, received: found.bytesOnDisk, createdAt: row.createdAtMillis,
-                    touchedAt: found.touchedAtMillis))
+                    id: row.id,
+                    sessionId: row.sessionId,
+                    owner: row.owner,
+                    name: row.name,
+                    mime: row.mime,
+                    size: row.size,
+                    sha256: row.sha256,
+                    received: found.bytesOnDisk,
+                    createdAt: row.createdAtMillis,
+                    touchedAt: found.touchedAtMillis
+                )
+            )
         }
         if !recovery.uploads.isEmpty || recovery.expired + recovery.orphanFiles > 0 {
             logger.info(
@@ -50,7 +69,8 @@ extension RelayServer {
                 metadata: [
                     "resumable": "\(recovery.uploads.count - dropped)", "expired": "\(recovery.expired)",
                     "sessionOver": "\(dropped)", "orphanFiles": "\(recovery.orphanFiles)",
-                ])
+                ]
+            )
         }
         return (documentStore, uploads)
     }

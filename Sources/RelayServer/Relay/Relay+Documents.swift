@@ -24,7 +24,11 @@ extension Relay {
         try book.checkDocumentSender(identity, sessionId: offer.sessionId)
         dropUnwantedUploads(owner: identity.sub)
         let decision = try uploads.offer(
-            offer, by: identity.sub, storedBytes: documents.bytes(in: offer.sessionId), now: wallMillis)
+            offer,
+            by: identity.sub,
+            storedBytes: documents.bytes(in: offer.sessionId),
+            now: wallMillis
+        )
         let result = decision.reply(chunkMax: uploads.rules.chunkMax)
         let upload = decision.upload
         if decision.resumed {
@@ -77,7 +81,12 @@ extension Relay {
         }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[range])
         switch uploads.chunk(
-            upload: header.upload, offset: header.offset, payload: payload, from: identity.sub, now: wallMillis)
+            upload: header.upload,
+            offset: header.offset,
+            payload: payload,
+            from: identity.sub,
+            now: wallMillis
+        )
         {
         case .refused(let refusal):
             metrics.requestErrors(refusal.code)
@@ -128,13 +137,23 @@ extension Relay {
         case .success(.stored):
             let now = wallMillis
             let record = DocumentRecord(
-                id: SessionIdentifiers.make(prefix: "d_"), name: upload.name, mime: upload.mime, size: upload.size,
-                sha256: upload.sha256, from: upload.owner, atMillis: now)
+                id: SessionIdentifiers.make(prefix: "d_"),
+                name: upload.name,
+                mime: upload.mime,
+                size: upload.size,
+                sha256: upload.sha256,
+                from: upload.owner,
+                atMillis: now
+            )
             let emitted: Emitted
             do {
                 emitted = try book.append(
-                    sessionId: upload.sessionId, type: DocumentRecord.eventType, actor: upload.owner,
-                    data: record.eventData, now: now)
+                    sessionId: upload.sessionId,
+                    type: DocumentRecord.eventType,
+                    actor: upload.owner,
+                    data: record.eventData,
+                    now: now
+                )
             } catch {
                 sendFailed(upload, .sessionEnded, detail: error.message)
                 return
@@ -177,7 +196,9 @@ extension Relay {
 
     /// Whether the upload's session still takes it: live, and its owner has not left.
     func stillWanted(_ upload: Upload) -> Bool {
-        guard let s = book.session(upload.sessionId), s.isLive, let p = s.participant(upload.owner) else { return false }
+        guard let s = book.session(upload.sessionId), s.isLive, let p = s.participant(upload.owner) else {
+            return false
+        }
         return !p.presence.hasLeft
     }
 
@@ -218,8 +239,11 @@ extension Relay {
     /// one-second window ends.
     func paceUpload(_ peer: Peer, bytes: Int) {
         let over = peer.uploadPacing.count(
-            bytes: bytes, now: loop.nowMillis, messagesPerSecond: settings.messagesPerSecond,
-            bytesPerSecond: settings.bytesPerSecond)
+            bytes: bytes,
+            now: loop.nowMillis,
+            messagesPerSecond: settings.messagesPerSecond,
+            bytesPerSecond: settings.bytesPerSecond
+        )
         if over {
             pacedPeers.insert(peer.id)
             applyPacing(peer)
@@ -308,7 +332,14 @@ extension Upload {
     /// The row that lets the upload resume after a restart.
     var partialUpload: PartialUpload {
         PartialUpload(
-            id: id, sessionId: sessionId, owner: owner, name: name, mime: mime, size: size, sha256: sha256,
-            createdAtMillis: createdAt)
+            id: id,
+            sessionId: sessionId,
+            owner: owner,
+            name: name,
+            mime: mime,
+            size: size,
+            sha256: sha256,
+            createdAtMillis: createdAt
+        )
     }
 }

@@ -39,11 +39,9 @@ extension Relay {
         switch bytes.first.flatMap(BinaryFrame.Kind.init(rawValue:)) {
         case .documentChunk?:
             documentChunk(peer, identity: identity, frame: bytes)
-        case .audio?, .video?:
+        case let kind?:  // audio, video
             metrics.requestErrors(.badRequest)
-            peer.sendError(
-                Refusal(.badRequest, "\(BinaryFrame.Kind(rawValue: bytes[0])!) frames are not supported by this server yet"),
-                id: nil)
+            peer.sendError(Refusal(.badRequest, "\(kind) frames are not supported by this server yet"), id: nil)
         case nil:
             metrics.requestErrors(.badRequest)
             let problem = bytes.isEmpty ? BinaryFrameError.empty : .unknownKind(bytes[0])

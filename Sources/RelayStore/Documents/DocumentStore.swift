@@ -1,6 +1,6 @@
 import Foundation
-import Glibc
 internal import GRDB
+import Glibc
 public import Logging
 
 /// Document bytes of one node: partial uploads that resume after a restart, and finished documents stored by
@@ -16,7 +16,9 @@ public final class DocumentStore: Sendable {
     /// Opens the document folders of `store`'s data directory and starts the writer.
     /// - Parameter digest: makes the incremental SHA-256 each upload is hashed with.
     public init(
-        store: RelayStore, dataDirectory: String, digest: @escaping @Sendable () -> any DocumentDigest,
+        store: RelayStore,
+        dataDirectory: String,
+        digest: @escaping @Sendable () -> any DocumentDigest,
         logger: Logger = Logger(label: "windowrelay.documents")
     ) throws(DocumentStoreError) {
         self.store = store
@@ -38,7 +40,9 @@ public final class DocumentStore: Sendable {
         let rows: [PartialUpload]
         let highest: Int64
         do {
-            (rows, highest) = try store.pool.read { db in (try PartialUpload.fetchAll(db), try PartialUpload.highestId(db)) }
+            (rows, highest) = try store.pool.read { db in
+                (try PartialUpload.fetchAll(db), try PartialUpload.highestId(db))
+            }
         } catch {
             throw .database(StoreError(error))
         }
@@ -79,14 +83,17 @@ public final class DocumentStore: Sendable {
 
     /// Remembers a new upload so that it resumes after a restart; completes once the row is committed.
     public func register(
-        _ upload: PartialUpload, completion: @escaping @Sendable (Result<Void, DocumentStoreError>) -> Void
+        _ upload: PartialUpload,
+        completion: @escaping @Sendable (Result<Void, DocumentStoreError>) -> Void
     ) {
         writer.enqueue(.register(upload, completion))
     }
 
     /// Writes `bytes` at `offset` of upload `id`'s partial file and hashes them; completes with the file's length.
     public func append(
-        upload id: UInt32, offset: Int, bytes: [UInt8],
+        upload id: UInt32,
+        offset: Int,
+        bytes: [UInt8],
         completion: @escaping @Sendable (Result<Int, DocumentStoreError>) -> Void
     ) {
         writer.enqueue(.append(id, offset: offset, bytes: bytes, completion))
@@ -95,7 +102,9 @@ public final class DocumentStore: Sendable {
     /// Syncs upload `id`'s `size` bytes, checks their SHA-256 against `sha256` and, when it matches, moves the file
     /// to `documents/<sha256>` (synced) and forgets the upload; on a mismatch the bytes are dropped.
     public func finish(
-        upload id: UInt32, size: Int, sha256: String,
+        upload id: UInt32,
+        size: Int,
+        sha256: String,
         completion: @escaping @Sendable (Result<FinishedUpload, DocumentStoreError>) -> Void
     ) {
         writer.enqueue(.finish(id, size: size, sha256: sha256, completion))

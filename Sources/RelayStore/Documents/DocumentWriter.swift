@@ -1,6 +1,6 @@
 import Foundation
-import Glibc
 internal import GRDB
+import Glibc
 import Logging
 
 /// An incremental SHA-256 the document writer feeds as chunks arrive (the server gives RelayMedia's).
@@ -60,7 +60,9 @@ final class DocumentWriter: @unchecked Sendable {
     private var open: [UInt32: OpenPartial] = [:]
 
     init(
-        layout: DocumentLayout, pool: DatabasePool, makeDigest: @escaping @Sendable () -> any DocumentDigest,
+        layout: DocumentLayout,
+        pool: DatabasePool,
+        makeDigest: @escaping @Sendable () -> any DocumentDigest,
         logger: Logger
     ) {
         self.layout = layout

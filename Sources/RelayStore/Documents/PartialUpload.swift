@@ -17,7 +17,13 @@ public struct PartialUpload: Sendable, Hashable {
     public var createdAtMillis: Int64
 
     public init(
-        id: UInt32, sessionId: String, owner: String, name: String, mime: String, size: Int, sha256: String,
+        id: UInt32,
+        sessionId: String,
+        owner: String,
+        name: String,
+        mime: String,
+        size: Int,
+        sha256: String,
         createdAtMillis: Int64
     ) {
         self.id = id
@@ -55,8 +61,10 @@ public struct DocumentRecovery: Sendable, Hashable {
 extension PartialUpload {
     func insert(_ db: Database) throws {
         try db.execute(
-            sql: "INSERT INTO upload (id, sessionId, owner, name, mime, size, sha256, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [Int64(id), sessionId, owner, name, mime, size, sha256, createdAtMillis])
+            sql: "INSERT INTO upload (id, sessionId, owner, name, mime, size, sha256, createdAt) "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [Int64(id), sessionId, owner, name, mime, size, sha256, createdAtMillis]
+        )
     }
 
     static func delete(id: UInt32, _ db: Database) throws {
@@ -67,8 +75,15 @@ extension PartialUpload {
         try Row.fetchAll(db, sql: "SELECT * FROM upload ORDER BY id").compactMap { row in
             guard let id = UInt32(exactly: row["id"] as Int64) else { return nil }
             return PartialUpload(
-                id: id, sessionId: row["sessionId"], owner: row["owner"], name: row["name"], mime: row["mime"],
-                size: row["size"], sha256: row["sha256"], createdAtMillis: row["createdAt"])
+                id: id,
+                sessionId: row["sessionId"],
+                owner: row["owner"],
+                name: row["name"],
+                mime: row["mime"],
+                size: row["size"],
+                sha256: row["sha256"],
+                createdAtMillis: row["createdAt"]
+            )
         }
     }
 

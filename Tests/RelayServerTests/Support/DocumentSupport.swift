@@ -4,6 +4,7 @@ import RelayCore
 import RelayMedia
 import RelayServer
 import RelayTransport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,7 +29,11 @@ final class DocumentSession: Sendable {
 
     deinit { loop.shutdown() }
 
-    static func open(_ relay: TestRelay, clerk: String = "clerk-1", approver: String = "appr-1") async throws
+    static func open(
+        _ relay: TestRelay,
+        clerk: String = "clerk-1",
+        approver: String = "appr-1"
+    ) async throws
         -> DocumentSession
     {
         let loop = try ClientLoop(limits: ConnectionLimits(maxMessageBytes: 4 << 20, sendQueueBytes: 256 << 20))
@@ -59,7 +64,11 @@ final class DocumentSession: Sendable {
     }
 
     func offer(
-        _ c: ClientConnection, _ file: TestFile, name: String? = nil, mime: String? = nil, size: Int? = nil,
+        _ c: ClientConnection,
+        _ file: TestFile,
+        name: String? = nil,
+        mime: String? = nil,
+        size: Int? = nil,
         sha256: String? = nil
     ) async throws -> JSONValue {
         try await c.request([
@@ -141,7 +150,9 @@ extension ClientConnection {
         while offset < end {
             let n = min(chunk, end - offset)
             let frame = try! BinaryFrame.encodeDocumentChunk(
-                .init(upload: UInt32(upload), offset: UInt64(offset)), payload: bytes[offset..<offset + n])
+                .init(upload: UInt32(upload), offset: UInt64(offset)),
+                payload: bytes[offset..<offset + n]
+            )
             send(binary: frame)
             offset += n
         }
@@ -178,7 +189,10 @@ extension TestRelay {
     }
 
     /// An HTTP GET that reads the whole answer (Connection: close), for large bodies.
-    func download(_ path: String, headers: [String: String] = [:]) throws
+    func download(
+        _ path: String,
+        headers: [String: String] = [:]
+    ) throws
         -> (status: Int, headers: [String: String], body: [UInt8])
     {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -234,7 +248,8 @@ extension TestRelay {
 
     private static func headerEnd(_ data: [UInt8]) -> Int? {
         guard data.count >= 4 else { return nil }
-        for i in 0...(data.count - 4) where data[i] == 13 && data[i + 1] == 10 && data[i + 2] == 13 && data[i + 3] == 10 {
+        for i in 0...(data.count - 4) where data[i] == 13 && data[i + 1] == 10 && data[i + 2] == 13 && data[i + 3] == 10
+        {
             return i
         }
         return nil
