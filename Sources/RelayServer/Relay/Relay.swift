@@ -109,7 +109,11 @@ final class Relay: TransportHandler {
     }
 
     func webSocket(_ connection: WebSocketConnection, receivedPong payload: UnsafeRawBufferPointer) {
-        guard let peer = peers[connection.id], let sent = try? PingPayload.decode(payload) else { return }
+        // Pings carry the payload as hex text: lws 4.1 checks a pong's payload as UTF-8 when the connection's
+        // last data frame was text, and closes with 1007 "bad utf8" on raw binary.
+        guard let peer = peers[connection.id], let raw = Hex.decode(String(decoding: payload, as: UTF8.self)),
+            let sent = try? PingPayload.decode(raw)
+        else { return }
         if peer.rtt.record(sentMillis: Double(sent), receivedMillis: Double(loop.nowMillis)), let sample = peer.rtt.lastMs {
             metrics.rtt.record(sample / 1000)
         }
@@ -121,7 +125,7 @@ final class Relay: TransportHandler {
         }
         if nowMillis - lastHeartbeat >= Int64(settings.heartbeatMs) {
             lastHeartbeat = nowMillis
-            let payload = PingPayload.encode(UInt64(nowMillis))
+            let payload = Array(Hex.encode(PingPayload.encode(UInt64(nowMillis))).utf8)
             for peer in peers.values where peer.identity != nil {
                 peer.lastPingAt = nowMillis
                 peer.connection.ping(payload: payload)
