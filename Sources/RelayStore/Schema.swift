@@ -36,7 +36,26 @@ enum Schema {
                     """
             )
         }
-        // Next: "v2-documents-uploads-tracks".
+        // Partial document uploads, so that an offer resumes after a restart (the bytes are in
+        // uploads/<id>.part). AUTOINCREMENT: an upload id is never handed out twice, also after restarts.
+        migrator.registerMigration("v2-documents") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE upload (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        sessionId TEXT NOT NULL,
+                        owner TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        mime TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        createdAt INTEGER NOT NULL
+                    );
+                    CREATE INDEX upload_resume ON upload (sessionId, owner, sha256);
+                    """
+            )
+        }
+        // Next: "v3-tracks".
         return migrator
     }
 }

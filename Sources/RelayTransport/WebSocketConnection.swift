@@ -105,6 +105,26 @@ public final class WebSocketConnection {
         lws_callback_on_writable(wsi)
     }
 
+    /// True while `pauseReceiving` holds the connection's input.
+    public private(set) var isReceivingPaused = false
+
+    /// Stops reading from the socket (TCP backpressure reaches the sender) until `resumeReceiving`.
+    /// Messages already read may still arrive. Idempotent.
+    public func pauseReceiving() {
+        guard let wsi, !isReceivingPaused else { return }
+        isReceivingPaused = true
+        _ = lws_rx_flow_control(wsi, Int32(LWS_RXFLOW_REASON_APPLIES_DISABLE | LWS_RXFLOW_REASON_USER_BOOL))
+    }
+
+    /// Reads from the socket again. Safe outside the connection's own callbacks (for example from a job posted
+    /// to the loop): the change applies at once. Idempotent.
+    public func resumeReceiving() {
+        guard let wsi, isReceivingPaused else { return }
+        isReceivingPaused = false
+        let flags = LWS_RXFLOW_REASON_APPLIES_ENABLE | LWS_RXFLOW_REASON_USER_BOOL | LWS_RXFLOW_REASON_FLAG_PROCESS_NOW
+        _ = lws_rx_flow_control(wsi, Int32(flags))
+    }
+
     /// Writes queued frames while the socket takes them. Returns -1 to have lws close.
     func writeQueued() -> Int32 {
         guard let wsi else { return -1 }

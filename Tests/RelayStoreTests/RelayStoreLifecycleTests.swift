@@ -42,7 +42,7 @@ import Testing
         #expect(try reopened.summaries(includeEnded: true, limit: 2).map(\.id) == ["s_a", "s_c"])
         #expect(try reopened.summaries(includeEnded: true, limit: 10).map(\.id) == ["s_a", "s_c", "s_b"])
         #expect(try reopened.events(sessionId: "s_b", afterSeq: 0).count == 2)
-        #expect(try reopened.appliedMigrations() == ["v1-sessions-events"])
+        #expect(try reopened.appliedMigrations() == ["v1-sessions-events", "v2-documents"])
         let plan = try reopened.liveEventsQueryPlan().joined(separator: "; ")
         #expect(plan.contains("session_live"))
     }

@@ -10,8 +10,8 @@ import Testing
         let store = try RelayStore(dataDirectory: dir.path + "/nested/data")
         defer { store.close() }
 
-        #expect(try store.appliedMigrations() == ["v1-sessions-events"])
-        #expect(try store.tableNames() == ["event", "session"])
+        #expect(try store.appliedMigrations() == ["v1-sessions-events", "v2-documents"])
+        #expect(try store.tableNames() == ["event", "session", "upload"])
         #expect(try store.writerPragma("synchronous") == 2)  // FULL
         #expect(try store.sessionCount() == 0)
         let attributes = try FileManager.default.attributesOfItem(atPath: dir.path + "/nested/data")

@@ -29,6 +29,9 @@ extension Relay {
             record(exchange, sessionId: segments[2])
         case _ where segments.count >= 2 && segments[0] == "v1" && segments[1] == "ops":
             routeOps(exchange, segments.dropFirst(2))
+        case _ where segments.count == 5 && segments[0] == "v1" && segments[1] == "sessions" && segments[3] == "documents":
+            guard readOnly else { return exchange.respond(.problem(405, "method not allowed")) }
+            downloadDocument(exchange, sessionId: segments[2], documentId: segments[4])
         case ["healthz"], ["readyz"], ["metrics"]:
             exchange.respond(.problem(405, "method not allowed"))
         default:
@@ -74,7 +77,8 @@ extension Relay {
                     return .problem(404, "no session \(sessionId)")
                 }
                 let events = try store.events(sessionId: sessionId, afterSeq: 0)
-                let manifest = RecordManifest(session: summary.sessionJSON, events: events)
+                let manifest = RecordManifest(
+                    session: summary.sessionJSON, events: events, documents: DocumentRecord.manifestEntries(events))
                 guard let view = manifest.view(for: identity) else {
                     return .problem(403, "not a participant of \(sessionId)")
                 }

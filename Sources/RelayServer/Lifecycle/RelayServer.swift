@@ -17,6 +17,7 @@ public final class RelayServer: Sendable {
     let loop: ServiceLoop
     let store: RelayStore
     let recorder: TrackRecorder
+    let documentStore: DocumentStore
     let logger: Logger
     private let relay: UncheckedRelay
     private let port = Mutex<Int?>(nil)
@@ -66,14 +67,17 @@ public final class RelayServer: Sendable {
         var tracks = TrackTable()
         var forms = FormDesk(
             catalog: catalog, sha256Hex: { SHA256.hex($0) }, makeFormId: { SessionIdentifiers.make(prefix: "f_") })
+        var documents = SessionDocuments()
         do {
             try Self.recover(
-                &book, forms: &forms, tracks: &tracks, store: store, dataDirectory: configuration.storage.dataDir,
-                logger: logger)
+                &book, forms: &forms, tracks: &tracks, documents: &documents, store: store,
+                dataDirectory: configuration.storage.dataDir, logger: logger)
         } catch {
             store.close()
             throw .storage("cannot rebuild live sessions from the record: \(error)")
         }
+        let uploads: UploadBook
+        (documentStore, uploads) = try Self.openDocuments(configuration, store: store, book: book, logger: logger)
         let settings = RelaySettings(
             helloTimeoutSeconds: configuration.sessions.helloTimeoutSeconds,
             heartbeatMs: configuration.sessions.heartbeatMs,
@@ -84,7 +88,8 @@ public final class RelayServer: Sendable {
         relay = UncheckedRelay(
             Relay(
                 settings: settings, tokens: TokenAuthority(secret: secret), store: store, book: book, forms: forms, tracks: tracks,
-                recorder: recorder, recordingEnabled: configuration.recording.enabled, loop: loop,
+                recorder: recorder, recordingEnabled: configuration.recording.enabled, documentStore: documentStore,
+                uploads: uploads, documents: documents, loop: loop,
                 metrics: RelayMetrics(units: catalog.units.map(\.id)), logger: logger))
     }
 
@@ -96,12 +101,13 @@ public final class RelayServer: Sendable {
     /// Ogg page, ended) and recorded as `track.removed` with reason `recovered`. Those events are
     /// committed before the server listens.
     static func recover(
-        _ book: inout SessionBook, forms: inout FormDesk, tracks: inout TrackTable, store: RelayStore,
-        dataDirectory: String, logger: Logger
+        _ book: inout SessionBook, forms: inout FormDesk, tracks: inout TrackTable, documents: inout SessionDocuments,
+        store: RelayStore, dataDirectory: String, logger: Logger
     ) throws {
         let events = try store.liveEvents()
         for event in events where book.restore(event) {
             tracks.restore(event)
+            documents.restore(event)
             do {
                 try forms.restore(event)
             } catch {
@@ -174,6 +180,7 @@ public final class RelayServer: Sendable {
         _ = drained.wait(timeout: .now() + .milliseconds(millis))
         loop.stop()
         recorder.shutdown()
+        documentStore.close()
         store.close()
     }
 }

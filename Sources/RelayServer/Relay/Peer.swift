@@ -30,6 +30,8 @@ final class Peer {
     var invalidMediaCount = 0
     /// Consecutive windows in which messages were refused.
     var rateViolations = 0
+    /// Document chunks: their own rate window, and why reading is paused.
+    var uploadPacing = UploadPacing()
 
     init(connection: WebSocketConnection, helloDeadline: Int64) {
         self.connection = connection

@@ -33,23 +33,28 @@ extension Relay {
                 + "(\(settings.bytesPerSecond)); messages are dropped until the next second")
     }
 
-    /// Binary frames (PROTOCOL §4, §6): audio takes the short path; a frame that cannot be parsed
-    /// or is of an unsupported kind is refused with a clear error and the connection stays open.
+    /// Binary frames (PROTOCOL §4, §6): audio takes the short path, document chunks go to their
+    /// upload; a frame of an unknown or unsupported kind is refused with a clear error and the
+    /// connection stays open.
     func binaryFrame(_ peer: Peer, identity: Identity, bytes: UnsafeRawBufferPointer) {
-        let frame: BinaryFrame
-        do {
-            frame = try BinaryFrame.parse(bytes)
-        } catch {
-            peer.sendError(Refusal(.badRequest, "binary frame refused: \(error)"), id: nil)
-            return
-        }
-        switch frame {
-        case .audio(let header, let payload):
-            audioFrame(peer, identity: identity, bytes: bytes, header: header, payload: payload)
-        case .documentChunk:
-            peer.sendError(Refusal(.badRequest, "document chunks need a doc.offer first"), id: nil)
-        case .video:
+        switch bytes.first.flatMap(BinaryFrame.Kind.init(rawValue:)) {
+        case .documentChunk?:
+            documentChunk(peer, identity: identity, frame: bytes)
+        case .audio?:
+            do {
+                guard case .audio(let header, let payload) = try BinaryFrame.parse(bytes) else { return }
+                audioFrame(peer, identity: identity, bytes: bytes, header: header, payload: payload)
+            } catch {
+                metrics.audioPackets(.invalid, 1)
+                peer.sendError(Refusal(.badRequest, "audio frame refused: \(error)"), id: nil)
+            }
+        case .video?:
+            metrics.requestErrors(.unsupportedType)
             peer.sendError(Refusal(.unsupportedType, "binary video frames are not supported; use signal (WebRTC)"), id: nil)
+        case nil:
+            metrics.requestErrors(.badRequest)
+            let problem = bytes.isEmpty ? BinaryFrameError.empty : .unknownKind(bytes[0])
+            peer.sendError(Refusal(.badRequest, problem.description), id: nil)
         }
     }
 }

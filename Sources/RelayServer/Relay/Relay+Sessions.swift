@@ -19,6 +19,7 @@ extension Relay {
         }
         var outcome = try book.handle(request, by: identity, now: wallMillis)
         if case .join(let sessionId, _) = request { addForms(of: sessionId, to: &outcome, for: peer) }
+        if let join = outcome.join { outcome.result = withDocuments(outcome.result, sessionId: join.sessionId) }
         if let grant = outcome.applicantToken {
             let claims = TokenClaims(
                 sub: grant.sub, role: .applicant, sid: grant.sessionId, exp: grant.expiresAtMillis / 1000,

@@ -18,6 +18,12 @@ final class Relay: TransportHandler {
     var book: SessionBook
     /// The open forms of every session, kept in step with `book` (PROTOCOL §5).
     var forms: FormDesk
+    let documentStore: DocumentStore
+    var uploads: UploadBook
+    var documents: SessionDocuments
+    /// Connections paused for their upload rate until their window ends.
+    var pacedPeers: Set<UInt64> = []
+    var lastUploadSweep: Int64 = 0
     var outbox = DurableOutbox<Result<StoreBatchResult, StoreError>>()
     var peers: [UInt64: Peer] = [:]
     var peersBySub: [String: Peer] = [:]
@@ -43,8 +49,8 @@ final class Relay: TransportHandler {
 
     init(
         settings: RelaySettings, tokens: TokenAuthority, store: RelayStore, book: SessionBook, forms: FormDesk,
-        tracks: TrackTable, recorder: TrackRecorder, recordingEnabled: Bool, loop: ServiceLoop, metrics: RelayMetrics,
-        logger: Logger
+        tracks: TrackTable, recorder: TrackRecorder, recordingEnabled: Bool, documentStore: DocumentStore,
+        uploads: UploadBook, documents: SessionDocuments, loop: ServiceLoop, metrics: RelayMetrics, logger: Logger
     ) {
         self.settings = settings
         self.tracks = tracks
@@ -54,6 +60,9 @@ final class Relay: TransportHandler {
         self.store = store
         self.book = book
         self.forms = forms
+        self.documentStore = documentStore
+        self.uploads = uploads
+        self.documents = documents
         self.loop = loop
         self.metrics = metrics
         self.logger = logger
@@ -77,6 +86,7 @@ final class Relay: TransportHandler {
     func webSocketClosed(_ connection: WebSocketConnection) {
         guard let peer = peers.removeValue(forKey: connection.id) else { return }
         connection.context = nil
+        pacedPeers.remove(peer.id)
         metrics.connections.set(Double(peers.count))
         defer { checkDrained() }
         if let unit = peer.watchingUnit { queueWatchers[unit]?.remove(peer.id) }
@@ -95,6 +105,12 @@ final class Relay: TransportHandler {
 
     func webSocket(_ connection: WebSocketConnection, received message: UnsafeRawBufferPointer, binary: Bool) {
         guard let peer = peers[connection.id], connection.isOpen else { return }
+        if binary, let identity = peer.identity, message.first == BinaryFrame.Kind.documentChunk.rawValue {
+            // Upload chunks are paced by flow control, not refused: a dropped chunk would break the offsets.
+            paceUpload(peer, bytes: message.count)
+            binaryFrame(peer, identity: identity, bytes: message)
+            return
+        }
         if let refusal = admit(peer, bytes: message.count) {
             if refusal != .silentlyDropped { peer.sendError(refusal, id: nil) }
             return
@@ -143,6 +159,7 @@ final class Relay: TransportHandler {
             apply(outcome, for: nil, requestId: nil)
             healthTick()
         }
+        documentsTick(nowMillis: nowMillis)
     }
 
     func httpRequest(_ exchange: HTTPExchange) {
@@ -248,6 +265,10 @@ final class Relay: TransportHandler {
         throws(Refusal)
     {
         if type == "hello" { throw Refusal(.invalidState, "hello was already accepted on this connection") }
+        if type == DocumentOffer.type {
+            try offerDocument(body, peer: peer, identity: identity, id: id)
+            return
+        }
         if let sessionRequest = try SessionRequest.parse(type: type, body: body) {
             try handleSession(sessionRequest, peer: peer, identity: identity, id: id)
             return

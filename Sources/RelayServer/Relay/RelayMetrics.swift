@@ -31,6 +31,10 @@ final class RelayMetrics: Sendable {
         case dropped
     }
     let messagesRateLimited: Counter
+    private let documentBytes: Counter
+    private let documentsAvailable: Counter
+    private let documentsFailed: Counter
+    let uploadPauses: Counter
 
     init(units: [String]) {
         let r = registry
@@ -90,6 +94,16 @@ final class RelayMetrics: Sendable {
             descriptor: .relay(
                 "messages_rate_limited_total",
                 help: "Messages refused because a connection exceeded its message or byte rate."))
+        documentBytes = r.makeCounter(
+            descriptor: .relay("document_bytes_total", help: "Document bytes accepted from upload chunks."))
+        let documents = MetricNameDescriptor.relay(
+            "documents_total", help: "Uploads that ended, by result (available, or failed with doc.failed).")
+        documentsAvailable = r.makeCounter(descriptor: documents, labels: [("result", "available")])
+        documentsFailed = r.makeCounter(descriptor: documents, labels: [("result", "failed")])
+        uploadPauses = r.makeCounter(
+            descriptor: .relay(
+                "upload_pauses_total",
+                help: "Times an uploader's connection stopped being read (writer backlog or upload rate)."))
     }
 
     func audioPackets(_ result: AudioResult, _ n: Int) {
@@ -99,6 +113,8 @@ final class RelayMetrics: Sendable {
     func eventsAppended(_ n: Int) { events.increment(by: Int64(n)) }
     func commitLatency(millis: Int64) { commit.record(Double(millis) / 1000) }
     func requestErrors(_ code: ErrorCode) { errorCounters[code]?.increment() }
+    func documentBytesReceived(_ n: Int) { documentBytes.increment(by: Int64(n)) }
+    func documentFinished(available: Bool) { (available ? documentsAvailable : documentsFailed).increment() }
 
     func observe(book: SessionBook, health: [SessionHealth], tracks: [TrackStats]) {
         for (unit, gauges) in queues {

@@ -29,6 +29,9 @@ final class TestRelay: Sendable {
         c.catalog = repoRoot.appendingPathComponent("config/catalog.yaml").path
         c.auth.secretFromEnvironment = secret
         c.log.level = .warning
+        // Tests run in parallel on a small cooperative pool that their blocking set-up (stores, loops) can hold
+        // for seconds on a busy machine: a client may say hello late. Tests of the time-out set their own.
+        c.sessions.helloTimeoutSeconds = 60
         if tls {
             c.tls.cert = repoRoot.appendingPathComponent("certs/dev-server.crt").path
             c.tls.key = repoRoot.appendingPathComponent("certs/dev-server.key").path
