@@ -128,6 +128,8 @@ extension ConfigOption {
         } catch {
             throw Failure("windowrelay: cannot open the store: \(error)")
         }
+    }
+}
 
 /// Checks a document's stored bytes against the SHA-256 its `doc.available` event recorded.
 enum DocumentCheck {
