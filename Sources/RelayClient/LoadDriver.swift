@@ -21,7 +21,9 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
         case finished
     }
 
+    /// This driver's share of the run: `plan.sessions` sessions, numbered from `firstSession`.
     let plan: LoadPlan
+    let firstSession: Int
     let loop: ServiceLoop
     private let tokens: @Sendable (Identity) -> String
     private let latencies: (any LoadLatencySink)?
@@ -37,6 +39,7 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
     private var tally = LoadTally()
     private var runStart: UInt64 = 0
     private var lastSend: UInt64 = 0
+    private var lastDelivery: UInt64 = 0
     private var sentSlots = 0
     private var lastProgressReport: UInt64 = 0
     private var lastStallCheck: UInt64 = 0
@@ -44,10 +47,15 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
     private var endsAsked = 0
 
     init(
-        plan: LoadPlan, loop: ServiceLoop, tokens: @escaping @Sendable (Identity) -> String,
-        latencies: (any LoadLatencySink)?, progress: (@Sendable (LoadTally) -> Void)?
+        plan: LoadPlan,
+        firstSession: Int,
+        loop: ServiceLoop,
+        tokens: @escaping @Sendable (Identity) -> String,
+        latencies: (any LoadLatencySink)?,
+        progress: (@Sendable (LoadTally) -> Void)?
     ) {
         self.plan = plan
+        self.firstSession = firstSession
         self.loop = loop
         self.tokens = tokens
         self.latencies = latencies
@@ -62,7 +70,9 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
     }
 
     private var speakers: Int { parties.count }
-    private func party(_ session: Int, _ role: LoadRole) -> LoadParty { parties[session * plan.parties + role.rawValue] }
+    private func party(_ session: Int, _ role: LoadRole) -> LoadParty {
+        parties[session * plan.parties + role.rawValue]
+    }
 
     // MARK: Set-up
 
@@ -88,8 +98,11 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
         case .connect(let role):
             loop.connect(to: plan.endpoint, tag: UInt64(session * plan.parties + role.rawValue + 1))
         case .hello(let role, let sessionId):
-            let token = tokens(plan.identity(session: session, party: role, sessionId: sessionId))
-            send(["type": "hello", "id": "h", "token": .string(token), "client": "windowrelay-bench"], to: party(session, role))
+            let token = tokens(plan.identity(session: firstSession + session, party: role, sessionId: sessionId))
+            send(
+                ["type": "hello", "id": "h", "token": .string(token), "client": "windowrelay-bench"],
+                to: party(session, role)
+            )
         case .send(let role, let message):
             send(message, to: party(session, role))
         case .ready(_, let tracks):
@@ -103,7 +116,7 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
         case .fail(let reason):
             guard case .settingUp(_, let done) = phase else { return }
             phase = .ready
-            done.resume(returning: .failure(.setupFailed(session: session, reason: reason)))
+            done.resume(returning: .failure(.setupFailed(session: firstSession + session, reason: reason)))
         }
     }
 
@@ -118,7 +131,13 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
             done.resume(returning: tally)
             return
         }
+        // Each run counts afresh (sequence numbers go on where the last run left them).
+        tally = LoadTally(receiversPerPacket: plan.parties - 1)
+        sentSlots = 0
+        for speaker in parties { speaker.outstanding = 0 }
         runStart = monotonicNanos()
+        lastSend = runStart
+        lastDelivery = 0
         lastProgressReport = runStart
         phase = .running(done: done)
         switch plan.pace {
@@ -138,7 +157,7 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
         guard case .paced(let rate) = plan.pace else { return }
         let interval = 1e9 / (rate * Double(speakers))
         let total = Int((plan.seconds * rate).rounded()) * speakers
-        let due = min(total, Int(Double(now - runStart) / interval) + 1)
+        let due = min(total, Int(Double(elapsed(from: runStart, to: now)) / interval) + 1)
         while sentSlots < due {
             let scheduled = runStart + UInt64(Double(sentSlots) * interval)
             let lag = now > scheduled ? now - scheduled : 0
@@ -162,7 +181,9 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
             out.storeBytes(of: track.bigEndian, toByteOffset: 1, as: UInt16.self)
             out.storeBytes(of: seq.bigEndian, toByteOffset: 3, as: UInt16.self)
             out.storeBytes(of: timestamp.bigEndian, toByteOffset: 5, as: UInt32.self)
-            packet.withUnsafeBytes { out.baseAddress!.advanced(by: 9).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            packet.withUnsafeBytes {
+                out.baseAddress!.advanced(by: 9).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+            }
         }
         let now = monotonicNanos()
         speaker.noteSent(seq: seq, at: now - runStart)
@@ -189,7 +210,8 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
             return
         }
         tally.delivered += 1
-        latencies?.record(nanoseconds: now - runStart - sentAt)
+        lastDelivery = now
+        latencies?.record(nanoseconds: elapsed(from: runStart + sentAt, to: now))
         sender.outstanding -= 1
         sender.lastProgressNanos = now
         if case .running = phase, case .flood(let inFlight) = plan.pace,
@@ -201,14 +223,22 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
 
     private func startDraining(now: UInt64) {
         guard case .running(let done) = phase else { return }
-        tally.sendingSeconds = Double(lastSend - runStart) / 1e9
-        phase = .draining(until: now + UInt64(plan.drainSeconds * 1e9), done: done)
+        tally.sendingSeconds = Double(elapsed(from: runStart, to: lastSend)) / 1e9
+        phase = .draining(until: now + Self.longestDrainNanos, done: done)
         finishDrainIfComplete(now: now)
     }
 
+    /// However busy the relay, the drain ends this long after the last send.
+    static let longestDrainNanos: UInt64 = 120_000_000_000
+
+    /// The drain ends when every delivery arrived, or none arrived for the plan's drain seconds
+    /// (a saturated relay still delivers late: that is latency, not loss).
     private func finishDrainIfComplete(now: UInt64) {
-        guard case .draining(let until, let done) = phase, tally.delivered >= tally.expected || now >= until else { return }
-        tally.measuredSeconds = Double(now - runStart) / 1e9
+        guard case .draining(let until, let done) = phase else { return }
+        let quiet = elapsed(from: max(lastDelivery, lastSend), to: now) >= UInt64(plan.drainSeconds * 1e9)
+        guard tally.delivered >= tally.expected || quiet || now >= until else { return }
+        tally.measuredSeconds = Double(elapsed(from: runStart, to: now)) / 1e9
+        tally.deliveringSeconds = lastDelivery > runStart ? Double(lastDelivery - runStart) / 1e9 : 0
         phase = .ready
         done.resume(returning: tally)
     }
@@ -224,8 +254,10 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
             guard let sessionId = setups[session].sessionId, party(session, .clerk).connection?.isOpen == true else {
                 continue
             }
-            send(["type": "session.end", "id": "e", "sessionId": .string(sessionId), "outcome": "completed"],
-                 to: party(session, .clerk))
+            send(
+                ["type": "session.end", "id": "e", "sessionId": .string(sessionId), "outcome": "completed"],
+                to: party(session, .clerk)
+            )
             endsAsked += 1
         }
         if endsAsked == 0 { closeAll(now: monotonicNanos()) }
@@ -300,7 +332,10 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
         switch phase {
         case .settingUp:
             let code = connection.peerCloseCode.map { " with code \($0)" } ?? ""
-            feed(party.session, .failed(party.role, reason: "connection closed\(code) \(connection.peerCloseReason ?? "")"))
+            feed(
+                party.session,
+                .failed(party.role, reason: "connection closed\(code) \(connection.peerCloseReason ?? "")")
+            )
         case .ready, .running, .draining:
             tally.connectionsClosed += 1
             if let code = connection.peerCloseCode, tally.firstCloseCode == nil { tally.firstCloseCode = code }
@@ -311,7 +346,10 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
         }
     }
 
-    func tick(nowMillis: Int64) {
+    func tick(nowMillis: Int64) { pace() }
+
+    /// Sends what is due and checks deadlines; every millisecond (LoadMetronome).
+    func pace() {
         let now = monotonicNanos()
         switch phase {
         case .settingUp(let deadline, let done) where now >= deadline:
@@ -336,13 +374,14 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
 
     private func floodTick(now: UInt64) {
         guard case .flood(let inFlight) = plan.pace else { return }
-        if now - runStart >= UInt64(plan.seconds * 1e9) {
+        if elapsed(from: runStart, to: now) >= UInt64(plan.seconds * 1e9) {
             startDraining(now: now)
             return
         }
-        guard now - lastStallCheck >= 100_000_000 else { return }
+        guard elapsed(from: lastStallCheck, to: now) >= 100_000_000 else { return }
         lastStallCheck = now
-        for speaker in parties where speaker.outstanding > 0 && now - speaker.lastProgressNanos > 1_000_000_000 {
+        for speaker in parties
+        where speaker.outstanding > 0 && elapsed(from: speaker.lastProgressNanos, to: now) > 1_000_000_000 {
             tally.stalls += 1
             speaker.outstanding = 0
             speaker.lastProgressNanos = now
@@ -351,12 +390,18 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
     }
 
     private func reportProgress(now: UInt64) {
-        guard let progress, now - lastProgressReport >= 1_000_000_000 else { return }
+        guard let progress, elapsed(from: lastProgressReport, to: now) >= 1_000_000_000 else { return }
         lastProgressReport = now
         var snapshot = tally
-        snapshot.sendingSeconds = Double(now - runStart) / 1e9
+        snapshot.sendingSeconds = Double(elapsed(from: runStart, to: now)) / 1e9
         progress(snapshot)
     }
 
     func httpRequest(_ exchange: HTTPExchange) { exchange.respond(HTTPResponse(status: 404)) }
+}
+
+/// Nanoseconds from `start` to `end`, 0 if `end` came first (clock readings taken in a different
+/// order than they are compared).
+func elapsed(from start: UInt64, to end: UInt64) -> UInt64 {
+    end > start ? end - start : 0
 }

@@ -19,7 +19,8 @@ public struct LoadPlan: Sendable {
     public var pace: Pace
     /// Seconds of sending.
     public var seconds: Double
-    /// Seconds to wait after the last send for deliveries still under way.
+    /// After the last send, the run waits for deliveries still under way until this many seconds
+    /// pass with none arriving; what is still missing then is lost.
     public var drainSeconds: Double
     /// A service that `toUnit` handles, and the units of the clerks and approvers.
     public var service: String
@@ -33,9 +34,17 @@ public struct LoadPlan: Sendable {
     public var packets: [[UInt8]]
 
     public init(
-        endpoint: ClientEndpoint, sessions: Int, parties: Int = 2, pace: Pace = .paced(packetsPerSecond: 50),
-        seconds: Double = 30, drainSeconds: Double = 2, service: String = "social-insurance-transfer",
-        fromUnit: String = "qd-xihaian", toUnit: String = "cd-gaoxin", runTag: String, setupConcurrency: Int = 50,
+        endpoint: ClientEndpoint,
+        sessions: Int,
+        parties: Int = 2,
+        pace: Pace = .paced(packetsPerSecond: 50),
+        seconds: Double = 30,
+        drainSeconds: Double = 2,
+        service: String = "social-insurance-transfer",
+        fromUnit: String = "qd-xihaian",
+        toUnit: String = "cd-gaoxin",
+        runTag: String,
+        setupConcurrency: Int = 50,
         packets: [[UInt8]]
     ) {
         self.endpoint = endpoint

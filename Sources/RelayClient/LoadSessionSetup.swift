@@ -68,9 +68,14 @@ public struct LoadSessionSetup: Sendable {
             greeted.insert(role)
             switch role {
             case .clerk:
-                return [.send(.clerk, [
-                    "type": "session.create", "id": "c", "service": .string(service), "toUnit": .string(toUnit),
-                ])]
+                return [
+                    .send(
+                        .clerk,
+                        [
+                            "type": "session.create", "id": "c", "service": .string(service), "toUnit": .string(toUnit),
+                        ]
+                    )
+                ]
             case .approver:
                 return acceptIfReady()
             case .applicant:

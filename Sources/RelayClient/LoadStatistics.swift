@@ -12,6 +12,8 @@ public struct LoadTally: Sendable, Equatable {
     public var unmatched = 0
     /// Seconds from the first send to the last.
     public var sendingSeconds = 0.0
+    /// Seconds from the first send to the last delivery.
+    public var deliveringSeconds = 0.0
     /// Seconds from the first send to the end of the drain.
     public var measuredSeconds = 0.0
     /// Paced runs: packets sent 5 ms or more after their scheduled time (the generator fell behind).
@@ -33,6 +35,23 @@ public struct LoadTally: Sendable, Equatable {
         self.delivered = delivered
     }
 
+    /// Adds the counts of another share of the same run (another client loop).
+    public mutating func merge(_ other: LoadTally) {
+        sent += other.sent
+        delivered += other.delivered
+        unmatched += other.unmatched
+        sendingSeconds = max(sendingSeconds, other.sendingSeconds)
+        deliveringSeconds = max(deliveringSeconds, other.deliveringSeconds)
+        measuredSeconds = max(measuredSeconds, other.measuredSeconds)
+        lateSends += other.lateSends
+        maxSendLagNanos = max(maxSendLagNanos, other.maxSendLagNanos)
+        stalls += other.stalls
+        connectionsClosed += other.connectionsClosed
+        firstCloseCode = firstCloseCode ?? other.firstCloseCode
+        serverErrors += other.serverErrors
+        firstServerError = firstServerError ?? other.firstServerError
+    }
+
     /// Deliveries the server owed: every packet to every other participant.
     public var expected: Int { sent * receiversPerPacket }
     /// Deliveries that never arrived, though the run waited for them (lost inside the server).
@@ -40,9 +59,11 @@ public struct LoadTally: Sendable, Equatable {
     /// Deliveries beyond what was owed (duplicates); 0 in a correct run.
     public var surplus: Int { max(0, delivered - expected) }
 
-    /// Deliveries a second over the sending period.
+    /// Deliveries a second, from the first send to the last send or the last delivery, whichever
+    /// is later (a saturated relay delivers after the sending stopped).
     public var deliveriesPerSecond: Double {
-        sendingSeconds > 0 ? Double(delivered) / sendingSeconds : 0
+        let seconds = max(sendingSeconds, deliveringSeconds)
+        return seconds > 0 ? Double(delivered) / seconds : 0
     }
 }
 
@@ -113,7 +134,10 @@ public struct LoadReport: Sendable {
     public var generatorCPUSeconds: Double?
 
     public init(
-        title: String, tally: LoadTally, latency: LatencySummary, server: ServerUsage? = nil,
+        title: String,
+        tally: LoadTally,
+        latency: LatencySummary,
+        server: ServerUsage? = nil,
         generatorCPUSeconds: Double? = nil
     ) {
         self.title = title
@@ -134,8 +158,13 @@ public struct LoadReport: Sendable {
         var lines = [
             title,
             String(
-                format: "sent %d packets in %.1f s, delivered %d of %d (%.0f deliveries/s)", t.sent, t.sendingSeconds,
-                t.delivered, t.expected, t.deliveriesPerSecond),
+                format: "sent %d packets in %.1f s, delivered %d of %d (%.0f deliveries/s)",
+                t.sent,
+                t.sendingSeconds,
+                t.delivered,
+                t.expected,
+                t.deliveriesPerSecond
+            ),
             "lost inside the server: \(t.lost)" + (t.surplus > 0 ? ", duplicated: \(t.surplus)" : "")
                 + (t.unmatched > 0 ? ", unmatched: \(t.unmatched)" : ""),
             "added latency: \(latency.formatted)",
@@ -143,13 +172,22 @@ public struct LoadReport: Sendable {
         if let server {
             let mib = { (bytes: UInt64) in String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
             lines.append(
-                String(format: "server CPU: %.2f s over %.1f s (%.0f %% of a core), ", server.cpuSeconds,
-                       t.measuredSeconds, t.measuredSeconds > 0 ? 100 * server.cpuSeconds / t.measuredSeconds : 0)
-                    + String(format: "%.2f µs per delivery", serverMicrosPerDelivery ?? 0))
+                String(
+                    format: "server CPU: %.2f s over %.1f s (%.0f %% of a core), ",
+                    server.cpuSeconds,
+                    t.measuredSeconds,
+                    t.measuredSeconds > 0 ? 100 * server.cpuSeconds / t.measuredSeconds : 0
+                )
+                    + String(format: "%.2f µs per delivery", serverMicrosPerDelivery ?? 0)
+            )
             lines.append(
                 "server RSS: \(mib(server.rssBeforeBytes)) before, \(mib(server.rssAfterBytes)) after; "
-                    + String(format: "%.1f KiB per connection (%d)", server.rssPerConnectionBytes / 1024,
-                             server.connections))
+                    + String(
+                        format: "%.1f KiB per connection (%d)",
+                        server.rssPerConnectionBytes / 1024,
+                        server.connections
+                    )
+            )
         }
         var generator = "generator: "
         if let generatorCPUSeconds {
@@ -164,7 +202,8 @@ public struct LoadReport: Sendable {
         if t.connectionsClosed > 0 {
             lines.append(
                 "connections closed by the server during the run: \(t.connectionsClosed)"
-                    + (t.firstCloseCode.map { " (first with code \($0))" } ?? ""))
+                    + (t.firstCloseCode.map { " (first with code \($0))" } ?? "")
+            )
         }
         if t.serverErrors > 0 {
             lines.append("errors from the server: \(t.serverErrors), the first: \(t.firstServerError ?? "")")

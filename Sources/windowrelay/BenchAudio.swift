@@ -19,8 +19,9 @@ struct BenchAudio: AsyncParsableCommand {
             participant opens an audio track and sends real Opus packets (encoded once at --bitrate and
             cycled). Paced (default): every speaker sends --rate packets a second on a shared schedule for
             --duration seconds. --flood: every speaker keeps --in-flight packets undelivered instead.
-            After the last send the run waits up to --drain seconds, then counts every packet the relay
-            owed (each to every other participant) and did not deliver as lost inside the server.
+            After the last send the run waits for late deliveries until none has come for --drain seconds,
+            then counts every packet the relay owed (each to every other participant) and did not deliver
+            as lost inside the server.
             Latency is receive time minus send time, both on this process's monotonic clock (it includes
             the generator's own queueing). With --server-pid, the relay's CPU time (utime + stime from
             /proc) over the run is divided by the deliveries, and its VmRSS is read before and after.
@@ -35,13 +36,16 @@ struct BenchAudio: AsyncParsableCommand {
     @Option(help: "Participants per session, all speaking: 2 or 3.") var parties = 2
     @Option(help: "Packets a second per speaker (paced runs).") var rate = 50.0
     @Option(help: "Seconds of sending.") var duration = 30.0
-    @Option(help: "Seconds to wait for deliveries after the last send.") var drain = 3.0
+    @Option(help: "After the last send, seconds with no delivery before what is missing counts as lost.")
+    var drain = 3.0
     @Flag(help: "Closed loop: every speaker keeps --in-flight packets undelivered (finds the ceiling).")
     var flood = false
     @Option(help: "Packets each speaker keeps undelivered with --flood.") var inFlight = 4
     @Option(help: "Process id of the relay, to charge its CPU time and memory to the run (Linux /proc).")
     var serverPid: Int32?
     @Option(help: "Opus bitrate of the packets (bits/s); 32000 gives about 80-byte packets.") var bitrate = 32_000
+    @Option(help: "Client loops (threads) to share the sessions over; each poll() then watches fewer sockets.")
+    var loops = 1
     @Option(help: "Sessions being set up at once.") var setupConcurrency = 50
     @Option(help: "Seconds allowed for setting every session up.") var setupTimeout = 300.0
     @Option(help: "Unit of the clerks.") var fromUnit = "qd-xihaian"
@@ -51,16 +55,30 @@ struct BenchAudio: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let configuration = try RelayConfiguration.load(path: options.config, environment: ProcessInfo.processInfo.environment)
+        let configuration = try RelayConfiguration.load(
+            path: options.config,
+            environment: ProcessInfo.processInfo.environment
+        )
         let authority = TokenAuthority(secret: try configuration.loadSecret())
         let packets = try Self.opusPackets(bitrate: bitrate)
         let sizes = packets.map(\.count)
         let pace: LoadPlan.Pace = flood ? .flood(inFlight: inFlight) : .paced(packetsPerSecond: rate)
         let plan = LoadPlan(
-            endpoint: ClientEndpoint(host: host, port: port), sessions: sessions, parties: parties, pace: pace,
-            seconds: duration, drainSeconds: drain, service: service, fromUnit: fromUnit, toUnit: toUnit,
-            runTag: String(UUID().uuidString.prefix(8)).lowercased(), setupConcurrency: setupConcurrency, packets: packets)
-        let title = "audio: \(sessions) sessions × \(parties) parties, "
+            endpoint: ClientEndpoint(host: host, port: port),
+            sessions: sessions,
+            parties: parties,
+            pace: pace,
+            seconds: duration,
+            drainSeconds: drain,
+            service: service,
+            fromUnit: fromUnit,
+            toUnit: toUnit,
+            runTag: String(UUID().uuidString.prefix(8)).lowercased(),
+            setupConcurrency: setupConcurrency,
+            packets: packets
+        )
+        let title =
+            "audio: \(sessions) sessions × \(parties) parties, "
             + (flood ? "flood, \(inFlight) in flight per speaker" : "\(Self.number(rate)) packets/s per speaker")
             + ", \(Self.number(duration)) s; Opus \(sizes.min()!)–\(sizes.max()!) bytes "
             + "(mean \(sizes.reduce(0, +) / sizes.count)) at \(bitrate / 1000) kbit/s"
@@ -69,12 +87,25 @@ struct BenchAudio: AsyncParsableCommand {
         let histogram = LatencyHistogram()
         let sign: @Sendable (Identity) -> String = { identity in
             let now = Int64(Date().timeIntervalSince1970)
-            return authority.sign(TokenClaims(
-                sub: identity.sub, role: identity.role, unit: identity.unit, sid: identity.sessionScope,
-                exp: now + 86_400, iat: now))
+            return authority.sign(
+                TokenClaims(
+                    sub: identity.sub,
+                    role: identity.role,
+                    unit: identity.unit,
+                    sid: identity.sessionScope,
+                    exp: now + 86_400,
+                    iat: now
+                )
+            )
         }
         let report: (@Sendable (LoadTally) -> Void)? = progress ? Self.noteProgress : nil
-        let generator = try LoadGenerator(plan: plan, tokens: sign, latencies: histogram, progress: report)
+        let generator = try LoadGenerator(
+            plan: plan,
+            loops: loops,
+            tokens: sign,
+            latencies: histogram,
+            progress: report
+        )
         defer { generator.shutdown() }
 
         let setupStarted = ContinuousClock.now
@@ -90,12 +121,19 @@ struct BenchAudio: AsyncParsableCommand {
         var usage: ServerUsage?
         if let serverBefore, let serverAtStart, let serverAtEnd {
             usage = ServerUsage(
-                cpuSeconds: serverAtEnd.cpuSeconds(since: serverAtStart), rssBeforeBytes: serverBefore.residentBytes,
-                rssAfterBytes: serverAtEnd.residentBytes, connections: connections)
+                cpuSeconds: serverAtEnd.cpuSeconds(since: serverAtStart),
+                rssBeforeBytes: serverBefore.residentBytes,
+                rssAfterBytes: serverAtEnd.residentBytes,
+                connections: connections
+            )
         }
         let figures = LoadReport(
-            title: title, tally: tally, latency: histogram.summary, server: usage,
-            generatorCPUSeconds: selfAtEnd.cpuSeconds(since: selfAtStart))
+            title: title,
+            tally: tally,
+            latency: histogram.summary,
+            server: usage,
+            generatorCPUSeconds: selfAtEnd.cpuSeconds(since: selfAtStart)
+        )
         for line in figures.lines { print(line) }
 
         let ended = await generator.endSessions()
@@ -146,8 +184,12 @@ final class LatencyHistogram: LoadLatencySink {
     var summary: LatencySummary {
         histogram.withLock { h in
             LatencySummary(
-                count: h.totalCount, p50: h.valueAtPercentile(50), p99: h.valueAtPercentile(99),
-                p999: h.valueAtPercentile(99.9), max: h.max)
+                count: h.totalCount,
+                p50: h.valueAtPercentile(50),
+                p99: h.valueAtPercentile(99),
+                p999: h.valueAtPercentile(99.9),
+                max: h.max
+            )
         }
     }
 }

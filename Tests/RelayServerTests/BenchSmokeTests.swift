@@ -16,7 +16,13 @@ final class LatencyCount: LoadLatencySink {
 
 @Suite("The audio load generator (windowrelay bench audio)")
 struct BenchSmokeTests {
-    static func plan(_ relay: TestRelay, sessions: Int, parties: Int = 2, pace: LoadPlan.Pace, seconds: Double) throws
+    static func plan(
+        _ relay: TestRelay,
+        sessions: Int,
+        parties: Int = 2,
+        pace: LoadPlan.Pace,
+        seconds: Double
+    ) throws
         -> LoadPlan
     {
         let encoder = try OpusEncoder(bitrate: 32_000)
@@ -24,21 +30,41 @@ struct BenchSmokeTests {
             try encoder.encode(pcm: OpusEncoder.sine(frequency: 300, amplitude: 0.3, count: 960, start: i * 960))
         }
         return LoadPlan(
-            endpoint: ClientEndpoint(host: "127.0.0.1", port: relay.port), sessions: sessions, parties: parties,
-            pace: pace, seconds: seconds, drainSeconds: 3, runTag: "smoke", packets: packets)
+            endpoint: ClientEndpoint(host: "127.0.0.1", port: relay.port),
+            sessions: sessions,
+            parties: parties,
+            pace: pace,
+            seconds: seconds,
+            drainSeconds: 3,
+            runTag: "smoke",
+            packets: packets
+        )
     }
 
-    static func generator(_ relay: TestRelay, _ plan: LoadPlan, _ sink: LatencyCount) throws -> LoadGenerator {
+    static func generator(
+        _ relay: TestRelay,
+        _ plan: LoadPlan,
+        _ sink: LatencyCount,
+        loops: Int = 1
+    ) throws
+        -> LoadGenerator
+    {
         try LoadGenerator(
             plan: plan,
+            loops: loops,
             tokens: { relay.token($0.sub, $0.role, unit: $0.unit, session: $0.sessionScope) },
-            latencies: sink)
+            latencies: sink
+        )
     }
 
     @Test func pacedSessionsDeliverEveryPacketAndCountIt() async throws {
         let relay = try TestRelay()
         let sink = LatencyCount()
-        let load = try Self.generator(relay, try Self.plan(relay, sessions: 3, pace: .paced(packetsPerSecond: 50), seconds: 2), sink)
+        let load = try Self.generator(
+            relay,
+            try Self.plan(relay, sessions: 3, pace: .paced(packetsPerSecond: 50), seconds: 2),
+            sink
+        )
         defer { load.shutdown() }
         #expect(try await load.setUp(timeout: 30) == 6)
         let tally = await load.run()
@@ -69,11 +95,33 @@ struct BenchSmokeTests {
         #expect(tally.lost == 0)
     }
 
+    @Test func sessionsSharedOverSeveralLoopsAreCountedOnce() async throws {
+        let relay = try TestRelay()
+        let sink = LatencyCount()
+        let plan = try Self.plan(relay, sessions: 5, pace: .paced(packetsPerSecond: 20), seconds: 1)
+        let load = try Self.generator(relay, plan, sink, loops: 2)
+        defer { load.shutdown() }
+        #expect(try await load.setUp(timeout: 30) == 10)
+        let tally = await load.run()
+        #expect(tally.sent == 200)
+        #expect(tally.delivered == 200)
+        #expect(sink.count == 200)
+        // A second run counts afresh.
+        let again = await load.run()
+        #expect(again.sent == 200)
+        #expect(again.lost == 0)
+        #expect(await load.endSessions(timeout: 30) == 5)
+    }
+
     @Test func aFloodKeepsPacketsInFlightAndLosesNone() async throws {
         // A flood goes past the default 400 messages a second of one connection.
         let relay = try TestRelay { $0.limits.messagesPerSecond = 1_000_000 }
         let sink = LatencyCount()
-        let load = try Self.generator(relay, try Self.plan(relay, sessions: 1, pace: .flood(inFlight: 2), seconds: 1), sink)
+        let load = try Self.generator(
+            relay,
+            try Self.plan(relay, sessions: 1, pace: .flood(inFlight: 2), seconds: 1),
+            sink
+        )
         defer { load.shutdown() }
         _ = try await load.setUp(timeout: 30)
         let tally = await load.run()
@@ -133,7 +181,11 @@ struct LoadStatisticsTests {
         tally.measuredSeconds = 10
         let server = ServerUsage(cpuSeconds: 2.5, rssBeforeBytes: 10 << 20, rssAfterBytes: 30 << 20, connections: 1_000)
         let report = LoadReport(
-            title: "t", tally: tally, latency: LatencySummary(count: 1, p50: 1, p99: 1, p999: 1, max: 1), server: server)
+            title: "t",
+            tally: tally,
+            latency: LatencySummary(count: 1, p50: 1, p99: 1, p999: 1, max: 1),
+            server: server
+        )
         #expect(report.serverMicrosPerDelivery == 50)
         #expect(report.lines.contains("sent 50000 packets in 10.0 s, delivered 50000 of 50000 (5000 deliveries/s)"))
         #expect(report.lines.contains("lost inside the server: 0"))
@@ -143,7 +195,8 @@ struct LoadStatisticsTests {
 
     @Test func procStatIsReadAfterTheCommandName() throws {
         // A real line of /proc/PID/stat, with a command name holding a space and a parenthesis.
-        let line = "4242 (wind relay) x) S 1 4242 4242 0 -1 4194560 1523 0 0 0 731 219 0 0 20 0 3 0 "
+        let line =
+            "4242 (wind relay) x) S 1 4242 4242 0 -1 4194560 1523 0 0 0 731 219 0 0 20 0 3 0 "
             + "123456 812345344 5120 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 0 0 0 0 0 0\n"
         let times = try ProcessSample.parseStat(line)
         #expect(times.user == 731)
@@ -174,15 +227,21 @@ struct LoadSessionSetupTests {
         #expect(setup.handle(.opened(.approver)) == [.hello(.approver, sessionId: nil)])
         #expect(setup.handle(.replied(.approver, id: "h", reply: ["type": "ok", "id": "h"])) == [])
         let create = setup.handle(.replied(.clerk, id: "h", reply: ["type": "ok", "id": "h"]))
-        #expect(create == [.send(.clerk, ["type": "session.create", "id": "c", "service": "svc", "toUnit": "cd-gaoxin"])])
+        #expect(
+            create == [.send(.clerk, ["type": "session.create", "id": "c", "service": "svc", "toUnit": "cd-gaoxin"])]
+        )
         let created: JSONValue = ["type": "ok", "id": "c", "result": ["session": ["id": "s_1"]]]
-        #expect(setup.handle(.replied(.clerk, id: "c", reply: created))
-            == [.send(.approver, ["type": "session.accept", "id": "a", "sessionId": "s_1"])])
+        #expect(
+            setup.handle(.replied(.clerk, id: "c", reply: created))
+                == [.send(.approver, ["type": "session.accept", "id": "a", "sessionId": "s_1"])]
+        )
         let open = setup.handle(.replied(.approver, id: "a", reply: ["type": "ok", "id": "a"]))
         #expect(open.count == 2)
         #expect(setup.handle(.replied(.approver, id: "o", reply: ["type": "ok", "result": ["track": 1]])) == [])
-        #expect(setup.handle(.replied(.clerk, id: "o", reply: ["type": "ok", "result": ["track": 2]]))
-            == [.ready(sessionId: "s_1", tracks: [2, 1])])
+        #expect(
+            setup.handle(.replied(.clerk, id: "o", reply: ["type": "ok", "result": ["track": 2]]))
+                == [.ready(sessionId: "s_1", tracks: [2, 1])]
+        )
     }
 
     @Test func aThirdPartyJoinsWithAScopedTokenAfterTheAccept() {
@@ -191,15 +250,19 @@ struct LoadSessionSetupTests {
         _ = setup.handle(.replied(.clerk, id: "c", reply: ["type": "ok", "result": ["session": ["id": "s_9"]]]))
         #expect(setup.handle(.replied(.approver, id: "a", reply: ["type": "ok"])) == [.connect(.applicant)])
         #expect(setup.handle(.opened(.applicant)) == [.hello(.applicant, sessionId: "s_9")])
-        #expect(setup.handle(.replied(.applicant, id: "h", reply: ["type": "ok"]))
-            == [.send(.applicant, ["type": "session.join", "id": "j", "sessionId": "s_9"])])
+        #expect(
+            setup.handle(.replied(.applicant, id: "h", reply: ["type": "ok"]))
+                == [.send(.applicant, ["type": "session.join", "id": "j", "sessionId": "s_9"])]
+        )
         #expect(setup.handle(.replied(.applicant, id: "j", reply: ["type": "ok"])).count == 3)
     }
 
     @Test func aRefusalFailsTheSessionOnce() {
         var setup = LoadSessionSetup(parties: 2, service: "svc", toUnit: "u")
         let refused: JSONValue = ["type": "error", "id": "c", "code": "forbidden", "message": "not your unit"]
-        #expect(setup.handle(.replied(.clerk, id: "c", reply: refused)) == [.fail("clerk request c refused: not your unit")])
+        #expect(
+            setup.handle(.replied(.clerk, id: "c", reply: refused)) == [.fail("clerk request c refused: not your unit")]
+        )
         #expect(setup.handle(.opened(.clerk)) == [])
     }
 }
