@@ -147,22 +147,29 @@ public final class LoadGenerator: Sendable {
     }
 }
 
-/// Adds up the progress of every loop and reports it when the first loop reports.
+/// Adds up the progress of every loop: reports second n once every loop has reported it.
 private final class ProgressSum: Sendable {
-    private let parts: Mutex<[LoadTally]>
+    private struct State {
+        var parts: [(second: Int, tally: LoadTally)]
+        var reported = 0
+    }
+
+    private let state: Mutex<State>
     private let report: @Sendable (LoadTally) -> Void
 
     init(shards: Int, report: @escaping @Sendable (LoadTally) -> Void) {
-        parts = Mutex(Array(repeating: LoadTally(), count: shards))
+        state = Mutex(State(parts: Array(repeating: (0, LoadTally()), count: shards)))
         self.report = report
     }
 
     func update(shard: Int, _ tally: LoadTally) {
-        let total: LoadTally? = parts.withLock { parts in
-            parts[shard] = tally
-            guard shard == 0 else { return nil }
+        let total: LoadTally? = state.withLock { state in
+            state.parts[shard] = (Int(tally.sendingSeconds.rounded()), tally)
+            let second = state.parts.map(\.second).min() ?? 0
+            guard second > state.reported else { return nil }
+            state.reported = second
             var sum = LoadTally()
-            for part in parts { sum.merge(part) }
+            for part in state.parts { sum.merge(part.tally) }
             return sum
         }
         if let total { report(total) }
