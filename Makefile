@@ -61,10 +61,19 @@ run: deps build ## serve config/relay.yaml (or CONFIG=FILE): plain ws:// unless 
 
 # The e2e tests start the built binary themselves (WINDOWRELAY_BIN); pytest's exit code 5 (no test
 # collected) is an error here: the e2e folder always has tests.
+# Both suites run even when the first fails; the failures are repeated at the very end, where a
+# CI log that keeps only its tail still shows them.
 test: deps venv build lint ## swift test, then the e2e tests (pytest) against the built binary
-	swift test --no-parallel $(SWIFT_FLAGS)
+	@mkdir -p test-results; status=0; \
+	set -o pipefail; \
+	swift test --no-parallel $(SWIFT_FLAGS) 2>&1 | tee test-results/swift.log || status=1; \
 	WINDOWRELAY_BIN="$$(swift build -c debug $(SWIFT_FLAGS) --show-bin-path)/windowrelay" \
-		$(VENV)/bin/python -m pytest -q $(E2E)
+		$(VENV)/bin/python -m pytest -q -rfE $(E2E) 2>&1 | tee test-results/e2e.log || status=1; \
+	if (( status )); then \
+		echo "=== failures (full logs in test-results/) ==="; \
+		grep -E '✘|recorded an issue|error:|Fatal error|FAILED|ERROR' test-results/swift.log test-results/e2e.log | head -60; \
+	fi; \
+	exit $$status
 
 certs: ## development CA and server certificate (localhost, 127.0.0.1) in certs/; kept while valid
 	@if [ -f certs/dev-server.key ] && [ -f certs/dev-ca.key ] \
@@ -85,5 +94,5 @@ lint: ## swift format lint (warnings only; skipped when swift format is not avai
 	fi
 
 clean: ## remove build products and the virtualenv (keeps data/ and certs/)
-	rm -rf .build $(VENV)
+	rm -rf .build $(VENV) test-results
 	find Tests -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -69,7 +69,7 @@ struct Record: ParsableCommand {
 extension Record {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a session's record to a folder: manifest.json and its audio recordings.",
+            abstract: "Write a session's record to a folder: manifest.json, its audio recordings and its documents.",
             discussion: "The manifest is the full (unredacted) record; files keep their names under the folder."
         )
 
@@ -80,36 +80,43 @@ extension Record {
         func run() throws {
             let (configuration, store) = try options.openStore()
             defer { store.close() }
-            guard let summary = try store.summary(sessionId: session) else {
+            guard let manifest = try store.record(sessionId: session) else {
                 FileHandle.standardError.write(Data("windowrelay: no record for session \(session)\n".utf8))
                 throw ExitCode(2)
             }
-            let events = try store.events(sessionId: session, afterSeq: 0)
-            var sessionObject: [String: JSONValue] = [
-                "id": .string(summary.id), "state": .string(summary.state), "service": .string(summary.service),
-                "fromUnit": .string(summary.fromUnit), "createdAt": .string(Timestamp.rfc3339(millis: summary.createdAtMillis)),
-            ]
-            if let outcome = summary.outcome { sessionObject["outcome"] = .string(outcome) }
-            let manifest = RecordManifest(session: .object(sessionObject), events: events)
             let participant = Identity(sub: "export", role: .ops)
             guard var view = manifest.view(for: participant), case .object(var o) = view else { return }
-            // The export is the full record: events unredacted.
-            o["events"] = .array(events.map(\.recordEntry))
+            // The export is the full record: events and documents unredacted.
+            o["events"] = .array(manifest.events.map(\.recordEntry))
+            o["documents"] = .array(manifest.documents)
             view = .object(o)
             let fm = FileManager.default
             try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
             try Data(view.canonicalBytes).write(to: URL(fileURLWithPath: out + "/manifest.json"))
-            var copied = 0
-            for track in manifest.recordedTracks {
-                guard let file = track["file"]?.stringValue else { continue }
-                let target = out + "/" + file
+            // Files keep their paths relative to the data folder: recordings/<session>/track-<n>.opus
+            // and documents/<sha256> (content-addressed: the manifest maps each to its name).
+            let layout = DocumentLayout(dataDirectory: configuration.storage.dataDir)
+            var files: [(relative: String, source: String)] = manifest.recordedTracks.compactMap {
+                $0["file"]?.stringValue.map { ($0, configuration.storage.dataDir + "/" + $0) }
+            }
+            for document in manifest.documents {
+                guard let sha256 = document["sha256"]?.stringValue, let source = layout.documentPath(sha256: sha256) else {
+                    continue
+                }
+                files.append(("documents/" + sha256, source))
+            }
+            for (relative, source) in files {
+                let target = out + "/" + relative
                 try fm.createDirectory(
                     atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 if fm.fileExists(atPath: target) { try fm.removeItem(atPath: target) }
-                try fm.copyItem(atPath: configuration.storage.dataDir + "/" + file, toPath: target)
-                copied += 1
+                try fm.copyItem(atPath: source, toPath: target)
             }
-            print("exported \(session): \(events.count) events, \(copied) recordings to \(out)")
+            func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+            print(
+                "exported \(session): \(counted(manifest.events.count, "event")), "
+                    + "\(counted(manifest.recordedTracks.count, "recording")), "
+                    + "\(counted(manifest.documents.count, "document")) to \(out)")
         }
     }
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import struct
 import subprocess
@@ -72,6 +73,19 @@ def test_upload_then_download_gives_back_the_same_bytes(relay: Relay) -> None:
     assert requests.get(url, timeout=30).status_code == 401
     outsider = {"Authorization": f"Bearer {relay.token('e2e-other', 'clerk', unit='xa-yanta')}"}
     assert requests.get(url, headers=outsider, timeout=30).status_code == 403
+
+    # The record lists the document, and `record export` writes it beside the manifest.
+    record = requests.get(f"{relay.http}/v1/sessions/{sid}/record", headers=auth, timeout=30).json()
+    assert [d["id"] for d in record["documents"]] == [document["id"]]
+    out = relay.directory / "export"
+    exported = subprocess.run([relay.binary, "record", "export", sid, "--out", str(out), "--config", str(relay.config)],
+                              capture_output=True, text=True, timeout=60, check=False)
+    assert exported.returncode == 0, exported.stderr
+    assert "1 document to" in exported.stdout
+    assert (out / "documents" / document["sha256"]).read_bytes() == data
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["documents"][0]["name"] == "营业执照.pdf"
+    assert manifest["head"] == record["head"]
     for peer in (clerk, approver):
         peer.close()
 

@@ -15,6 +15,15 @@ public struct TrackTable: Sendable, Hashable {
         public var channels: Int
         /// Unix millis of `track.added`.
         public var openedAt: Int64
+
+        /// The track as `session.join` lists it: `{track, participant: {id}, kind, codec, channels, openedAt}`.
+        public var json: JSONValue {
+            [
+                "track": .number(Double(number)), "participant": ["id": .string(owner)], "kind": .string(kind),
+                "codec": .string(codec), "channels": .number(Double(channels)),
+                "openedAt": .string(Timestamp.rfc3339(millis: openedAt)),
+            ]
+        }
     }
 
     private var open: [String: [UInt16: Track]] = [:]  // by owner

@@ -9,15 +9,7 @@ extension SessionBook {
     ) throws(Refusal)
         -> SessionOutcome
     {
-        try SessionAuthorization.checkRole(request.kind, who)
-        var session: SessionState?
-        if let id = request.sessionId {
-            guard let s = states[id] else {
-                throw Refusal(.notFound, "no session \(id); it never existed or was closed long ago")
-            }
-            try SessionAuthorization.checkRelation(request.kind, who, s)
-            session = s
-        }
+        let session = try admit(request, by: who)
         switch request {
         case .create(let service, let toUnit, let applicant, let note):
             return try create(service: service, toUnit: toUnit, applicant: applicant, note: note, by: who, now: now)
@@ -58,6 +50,22 @@ extension SessionBook {
             let chat = emit(s.id, .chat, actor: who.sub, ["text": .string(text)], now: now)
             return SessionOutcome(emitted: [chat], result: .object([:]))
         }
+    }
+
+    /// The checks of `handle` that come before any change: role, session, relation to it, and for
+    /// `end` that the session is live. For a caller that has work to do between deciding and
+    /// applying (the relay finishes a session's recordings before it ends it): a refused request
+    /// must not cause that work. Returns the session the request names, if it names one.
+    @discardableResult
+    public func admit(_ request: SessionRequest, by who: Identity) throws(Refusal) -> SessionState? {
+        try SessionAuthorization.checkRole(request.kind, who)
+        guard let id = request.sessionId else { return nil }
+        guard let s = states[id] else {
+            throw Refusal(.notFound, "no session \(id); it never existed or was closed long ago")
+        }
+        try SessionAuthorization.checkRelation(request.kind, who, s)
+        if case .end = request { _ = try live(s, "end") }
+        return s
     }
 
     /// `s` if it has not ended; else `invalid_state`.

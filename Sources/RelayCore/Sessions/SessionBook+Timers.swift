@@ -88,6 +88,14 @@ extension SessionBook {
     public mutating func opsEnd(
         sessionId: String, outcome: SessionEndOutcome, note: String?, by ops: Identity, now: Int64
     ) throws(Refusal) -> SessionOutcome {
+        try admitOpsEnd(sessionId: sessionId, note: note, by: ops)
+        var out = finish(sessionId, outcome: outcome.rawValue, note: note, actor: ops.sub, now: now)
+        out.result = ["session": sessionJSON(sessionId)!]
+        return out
+    }
+
+    /// The checks of `opsEnd`, without the end: ops role, a live session, a note within bounds.
+    public func admitOpsEnd(sessionId: String, note: String?, by ops: Identity) throws(Refusal) {
         let s = try opsSession(sessionId, by: ops)
         if let note, note.count > SessionRequest.maxNoteLength {
             throw Refusal(
@@ -95,9 +103,6 @@ extension SessionBook {
                 details: ["field": "note"])
         }
         _ = try live(s, "end")
-        var out = finish(sessionId, outcome: outcome.rawValue, note: note, actor: ops.sub, now: now)
-        out.result = ["session": sessionJSON(sessionId)!]
-        return out
     }
 
     /// Ops API `POST /v1/ops/sessions/{id}/participants/{sub}/kick`: `participant.left` reason `kicked`, actor

@@ -73,12 +73,9 @@ extension Relay {
         let store = self.store
         respondOffLoop(exchange) {
             do {
-                guard let summary = try store.summary(sessionId: sessionId) else {
+                guard let manifest = try store.record(sessionId: sessionId) else {
                     return .problem(404, "no session \(sessionId)")
                 }
-                let events = try store.events(sessionId: sessionId, afterSeq: 0)
-                let manifest = RecordManifest(
-                    session: summary.sessionJSON, events: events, documents: DocumentRecord.manifestEntries(events))
                 guard let view = manifest.view(for: identity) else {
                     return .problem(403, "not a participant of \(sessionId)")
                 }

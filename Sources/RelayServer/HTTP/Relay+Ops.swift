@@ -1,4 +1,5 @@
 import RelayCore
+import RelayStore
 import RelayTransport
 
 extension Relay {
@@ -12,6 +13,11 @@ extension Relay {
         }
         guard identity.role == .ops else { return exchange.respond(.problem(403, "the ops API needs an ops token")) }
         let method = exchange.request.method
+        if method == "POST", store.isStalled {
+            metrics.requestErrors(.internal)
+            return exchange.respond(
+                .problem(503, "storage cannot commit right now (disk full?); nothing was changed, try again shortly"))
+        }
         switch Array(path) {
         case ["sessions"] where method == "GET":
             let sessions = book.liveSessionIds.compactMap { sessionHealth($0)?.opsJSON }
@@ -34,12 +40,20 @@ extension Relay {
         guard let outcome = SessionEndOutcome(rawValue: fields["outcome"]?.stringValue ?? "cancelled") else {
             return exchange.respond(.problem(400, "outcome must be completed, needs_correction or cancelled"))
         }
+        let note = fields["note"]?.stringValue
         do {
-            let result = try book.opsEnd(
-                sessionId: sessionId, outcome: outcome, note: fields["note"]?.stringValue, by: identity, now: wallMillis)
-            respondAfter(result, exchange)
+            try book.admitOpsEnd(sessionId: sessionId, note: note, by: identity)
         } catch {
-            exchange.respond(.problem(Self.status(of: error), error.message))
+            return exchange.respond(.problem(Self.status(of: error), error.message))
+        }
+        // Like `session.end`: the session's recordings are finished and recorded first.
+        whenRecordingsFinal(sessionId) { [self] in
+            do throws(Refusal) {
+                let result = try book.opsEnd(sessionId: sessionId, outcome: outcome, note: note, by: identity, now: wallMillis)
+                respondAfter(result, exchange)
+            } catch {
+                exchange.respond(.problem(Self.status(of: error), error.message))
+            }
         }
     }
 

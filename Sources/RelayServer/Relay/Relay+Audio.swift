@@ -31,6 +31,9 @@ extension Relay {
             throw Refusal(.badRequest, "channels must be 1 or 2", details: ["field": "channels"])
         }
         try requirePresent(identity, in: sessionId, active: true)
+        guard pendingEnds[sessionId] == nil else {
+            throw Refusal(.invalidState, "session \(sessionId) is ending: its recordings are being finished")
+        }
         if refusedWhileStalled(peer, id: id) { return }
         let data = try tracks.addedEventData(
             sessionId: sessionId, owner: identity, kind: "audio", codec: codec, channels: channels)
@@ -142,6 +145,7 @@ extension Relay {
         let key = TrackRecorder.Key(sessionId: track.sessionId, track: track.number)
         guard let live = liveTracks.removeValue(forKey: key) else { return }
         tracks.restore(Self.removalMarker(track))
+        closingTracks[track.sessionId, default: 0] += 1
         let stats = live.stats
         let loop = self.loop
         let bound = LoopBound(self, loop: loop.identity)
@@ -169,6 +173,7 @@ extension Relay {
             data["durationMs"] = .number(Double(summary.durationMs))
             data["sha256"] = .string(summary.sha256)
         }
+        defer { recordingFinished(track.sessionId) }
         guard let emitted = try? book.append(sessionId: track.sessionId, type: "track.removed", actor: actor, data: data, now: wallMillis)
         else {
             // The session has ended: the recording is final; its summary is in the manifest from the file.

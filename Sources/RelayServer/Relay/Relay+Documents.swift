@@ -276,13 +276,6 @@ extension Relay {
             peer.connection.resumeReceiving()
         }
     }
-
-    /// A join result with the session's `documents`.
-    func withDocuments(_ result: JSONValue?, sessionId: String) -> JSONValue? {
-        guard case .object(var o)? = result else { return result }
-        o["documents"] = documents.json(in: sessionId)
-        return .object(o)
-    }
 }
 
 /// A connection's upload pacing: the rate window of its chunk frames and why it is paused.

@@ -8,18 +8,25 @@ import Prometheus
 extension Relay {
     func handleSession(_ request: SessionRequest, peer: Peer, identity: Identity, id: String?) throws(Refusal) {
         if request.kind != .queueWatch, refusedWhileStalled(peer, id: id) { return }
-        if case .end(let sessionId, _, _) = request, !tracks.tracks(sessionId: sessionId).isEmpty,
-            book.isPresent(sub: identity.sub, sessionId: sessionId)
-        {
-            // Recordings are finalised first, so their summaries (and hashes) are in the record
-            // before session.ended; the end runs again once the last track.removed is recorded.
-            pendingEnds[sessionId, default: []].append((request, peer, identity, id))
-            closeTracks(sessionId: sessionId, reason: "session ended")
+        if case .end(let sessionId, _, _) = request, hasRecordingsInFlight(sessionId) {
+            // Refused ends change nothing: they are decided before any track is closed.
+            try book.admit(request, by: identity)
+            whenRecordingsFinal(sessionId) { [self] in
+                do throws(Refusal) {
+                    try handleSession(request, peer: peer, identity: identity, id: id)
+                } catch {
+                    refuse(peer, id: id, error)
+                }
+            }
             return
         }
         var outcome = try book.handle(request, by: identity, now: wallMillis)
         if case .join(let sessionId, _) = request { addForms(of: sessionId, to: &outcome, for: peer) }
-        if let join = outcome.join { outcome.result = withDocuments(outcome.result, sessionId: join.sessionId) }
+        if let join = outcome.join, case .object(var o)? = outcome.result {
+            o["documents"] = documents.json(in: join.sessionId)
+            o["tracks"] = .array(tracks.tracks(sessionId: join.sessionId).map(\.json))
+            outcome.result = .object(o)
+        }
         if let grant = outcome.applicantToken {
             let claims = TokenClaims(
                 sub: grant.sub, role: .applicant, sid: grant.sessionId, exp: grant.expiresAtMillis / 1000,
@@ -169,8 +176,7 @@ extension Relay {
     }
 
     /// Loop-side consequences of an event, applied when it is made (before it is durable, like the
-    /// book's own state): tracks of a participant who left are closed; a session whose last track
-    /// closed runs its deferred `session.end`.
+    /// book's own state): tracks of a participant who left are closed; an ended session's are too.
     func afterEvent(_ event: SessionEvent) {
         switch event.type {
         case "participant.left":
@@ -179,24 +185,38 @@ extension Relay {
                     closeTrack(track, actor: "server", reason: "participant left", reply: nil)
                 }
             }
-        case "track.removed":
-            guard tracks.tracks(sessionId: event.sessionId).isEmpty,
-                let waiting = pendingEnds.removeValue(forKey: event.sessionId)
-            else { return }
-            for end in waiting {
-                do {
-                    try handleSession(end.request, peer: end.peer, identity: end.identity, id: end.id)
-                } catch {
-                    refuse(end.peer, id: end.id, error)
-                }
-            }
         case "session.ended":
             endedSessions[event.sessionId] = loop.nowMillis
-            // Ended another way (declined, expired, by ops) with tracks open: finish the recordings.
+            // Every end with tracks open goes through `whenRecordingsFinal`; this is the safety net
+            // (a track opened in the same loop turn): its recording is finished, not recorded.
             closeTracks(sessionId: event.sessionId, reason: "session ended")
             tracks.forget(sessionId: event.sessionId)
         default:
             break
         }
+    }
+}
+
+extension Relay {
+    /// True while a track of the session is open or its recording is being finished.
+    func hasRecordingsInFlight(_ sessionId: String) -> Bool {
+        !tracks.tracks(sessionId: sessionId).isEmpty || closingTracks[sessionId, default: 0] > 0
+    }
+
+    /// Runs `end` once every recording of the session is final and its `track.removed` (with the
+    /// file's hash) is in the log, so `session.ended` comes after all of them (decisions D8).
+    /// Closes the session's open tracks; runs `end` at once when there are none.
+    func whenRecordingsFinal(_ sessionId: String, _ end: @escaping () -> Void) {
+        guard hasRecordingsInFlight(sessionId) else { return end() }
+        pendingEnds[sessionId, default: []].append(end)
+        closeTracks(sessionId: sessionId, reason: "session ended")
+    }
+
+    /// Called after each finished recording's `track.removed` has been applied.
+    func recordingFinished(_ sessionId: String) {
+        closingTracks[sessionId, default: 1] -= 1
+        if closingTracks[sessionId] == 0 { closingTracks.removeValue(forKey: sessionId) }
+        guard !hasRecordingsInFlight(sessionId), let waiting = pendingEnds.removeValue(forKey: sessionId) else { return }
+        for end in waiting { end() }
     }
 }

@@ -36,8 +36,11 @@ final class Relay: TransportHandler {
     var liveTracks: [TrackRecorder.Key: LiveTrack] = [:]
     let recorder: TrackRecorder
     let recordingEnabled: Bool
-    /// `session.end` requests waiting for their session's recordings to be final.
-    var pendingEnds: [String: [(request: SessionRequest, peer: Peer, identity: Identity, id: String?)]] = [:]
+    /// Ends (by a participant or by ops) waiting for their session's recordings to be final,
+    /// run in arrival order once no track of the session is open or closing.
+    var pendingEnds: [String: [() -> Void]] = [:]
+    /// Tracks whose recording is being finished off the loop, per session.
+    var closingTracks: [String: Int] = [:]
     /// The grades last announced per session (`health` goes out when they change).
     var lastGrades: [String: [String: Grade]] = [:]
     /// Ended sessions still in memory (for late joins and their replay), with when they ended.

@@ -25,14 +25,4 @@ extension SessionSummary {
             createdAtMillis: session.createdAt, endedAtMillis: nil, outcome: session.outcome,
             lastSeq: session.lastSeq, head: session.head)
     }
-
-    /// The PROTOCOL session object rebuilt from the summary (for records of sessions no longer in memory).
-    var sessionJSON: JSONValue {
-        var o: [String: JSONValue] = [
-            "id": .string(id), "state": .string(state), "service": .string(service), "fromUnit": .string(fromUnit),
-            "createdAt": .string(Timestamp.rfc3339(millis: createdAtMillis)),
-        ]
-        if let outcome { o["outcome"] = .string(outcome) }
-        return .object(o)
-    }
 }
