@@ -27,3 +27,31 @@ struct LimitsTests {
         #expect(reply["type"] == "ok")
     }
 }
+
+@Suite("Connections per address")
+struct ConnectionsPerAddressTests {
+    @Test func oneConnectionOverTheLimitIsRefusedAndAClosedOneFreesItsPlace() async throws {
+        let relay = try TestRelay { $0.limits.maxConnectionsPerIP = 3 }
+        var open: [ClientConnection] = []
+        for i in 0..<3 { open.append(try await relay.join("clerk-\(i)", .clerk, unit: "qd-xihaian")) }
+        let fourth = try await relay.connect()
+        let refusal = try await fourth.nextJSON()
+        #expect(refusal["type"] == "error")
+        #expect(refusal["code"] == "rate_limited")
+        #expect(refusal["message"]?.stringValue?.contains("maxConnectionsPerIP") == true)
+        let code = try await fourth.closeCode()
+        #expect(code == 4429, "\(String(describing: code))")
+        // The three that fit are untouched.
+        let reply = try await open[0].request(["type": "queue.watch", "id": "still"])
+        #expect(reply["type"] == "ok")
+        // Closing one makes room for the next.
+        open[2].close()
+        _ = try? await open[2].closeCode()
+        var admitted: ClientConnection?
+        for _ in 0..<50 where admitted == nil {
+            admitted = try? await relay.join("clerk-late", .clerk, unit: "qd-xihaian")
+            if admitted == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(admitted != nil)
+    }
+}

@@ -83,7 +83,8 @@ public final class RelayServer: Sendable {
             heartbeatMs: configuration.sessions.heartbeatMs,
             maxMessageBytes: configuration.limits.maxMessageBytes,
             messagesPerSecond: configuration.limits.messagesPerSecond,
-            bytesPerSecond: configuration.limits.bytesPerSecond)
+            bytesPerSecond: configuration.limits.bytesPerSecond,
+            maxConnectionsPerAddress: configuration.limits.maxConnectionsPerIP)
         recorder = TrackRecorder(dataDirectory: configuration.storage.dataDir, logger: logger)
         relay = UncheckedRelay(
             Relay(

@@ -41,7 +41,12 @@ extension Relay {
         let ticket = outbox.awaitBatch { [self] _ in
             if let error = failure.error {
                 uploads.remove(upload.id)
-                logger.error("upload not recorded", metadata: ["upload": "\(upload.id)", "error": "\(error)"])
+                logger.error(
+                    "upload not recorded",
+                    metadata: [
+                        "session": "\(upload.sessionId)", "participant": "\(upload.owner)", "upload": "\(upload.id)",
+                        "error": "\(error)",
+                    ])
                 refuse(peer, id: id, Refusal(.internal, "could not record the upload: \(error)"))
             } else {
                 peer.sendOK(id: id, result: result)
@@ -112,7 +117,12 @@ extension Relay {
         case .success(let through):
             if let progress = uploads.written(upload: id, through: through) { peersBySub[upload.owner]?.send(progress) }
         case .failure(let error):
-            logger.error("document chunk not written", metadata: ["upload": "\(id)", "error": "\(error)"])
+            logger.error(
+                "document chunk not written",
+                metadata: [
+                    "session": "\(upload.sessionId)", "participant": "\(upload.owner)", "upload": "\(id)",
+                    "error": "\(error)",
+                ])
             uploads.remove(id)
             uploadFailed(upload, .storageFailed)
         }
@@ -164,7 +174,12 @@ extension Relay {
         case .success(.checksumMismatch(let actual)):
             sendFailed(upload, .checksumMismatch, detail: "the file's SHA-256 is \(actual), not \(upload.sha256)")
         case .failure(let error):
-            logger.error("document not stored", metadata: ["upload": "\(upload.id)", "error": "\(error)"])
+            logger.error(
+                "document not stored",
+                metadata: [
+                    "session": "\(upload.sessionId)", "participant": "\(upload.owner)", "upload": "\(upload.id)",
+                    "error": "\(error)",
+                ])
             sendFailed(upload, .storageFailed, detail: error.description)
             documentStore.discard(upload: upload.id)
         }

@@ -58,7 +58,8 @@ extension Relay {
         let joining = peer.flatMap { p in joinTarget(of: outcome, peer: p) }
         let release: (Result<StoreBatchResult, StoreError>?) -> Void = { [self] stored in
             if case .failure(let error)? = stored {
-                logger.error("store commit failed", metadata: ["error": "\(error)"])
+                let sessions = Set(outcome.emitted.map(\.event.sessionId)).sorted().joined(separator: ",")
+                logger.error("store commit failed", metadata: ["session": "\(sessions)", "error": "\(error)"])
                 if let peer { peer.sendError(Refusal(.internal, "could not store the change: \(error)"), id: requestId) }
                 return
             }
@@ -70,7 +71,10 @@ extension Relay {
                 // A join is answered by its replay: live delivery resumes after it.
                 peer.joined.removeValue(forKey: replay.sessionId)
             }
-            for emitted in outcome.emitted { deliver(emitted) }
+            for emitted in outcome.emitted {
+                log(emitted.event)
+                deliver(emitted)
+            }
             if let peer, peer.connection.isOpen {
                 if let replay = outcome.join {
                     var result = outcome.result ?? [:]
@@ -218,5 +222,36 @@ extension Relay {
         if closingTracks[sessionId] == 0 { closingTracks.removeValue(forKey: sessionId) }
         guard !hasRecordingsInFlight(sessionId), let waiting = pendingEnds.removeValue(forKey: sessionId) else { return }
         for end in waiting { end() }
+    }
+}
+
+extension Relay {
+    /// Event types logged at `info`: the life of sessions, participants, tracks and documents.
+    /// The rest (chat, form values and guidance) are logged at `debug`, and never their content.
+    static let eventsLoggedAtInfo: Set<String> = [
+        "session.state", "session.ended", "participant.joined", "participant.left", "participant.away",
+        "participant.back", "track.added", "track.removed", "doc.available", "form.submitted",
+    ]
+
+    /// One log line per durable event: what happened in which session, by whom, to whom. Only ids,
+    /// types and states: never names, chat text, form values or document names (PROTOCOL §7).
+    func log(_ event: SessionEvent) {
+        let level: Logger.Level = Self.eventsLoggedAtInfo.contains(event.type) ? .info : .debug
+        guard logger.logLevel <= level else { return }
+        var metadata: Logger.Metadata = [
+            "session": "\(event.sessionId)", "seq": "\(event.seq)", "actor": "\(event.actor)",
+        ]
+        if let participant = event.data["participant"]?["id"]?.stringValue { metadata["participant"] = "\(participant)" }
+        if let state = event.data["session"]?["state"]?.stringValue { metadata["state"] = "\(state)" }
+        if let outcome = event.data["outcome"]?.stringValue { metadata["outcome"] = "\(outcome)" }
+        if let track = event.data["track"]?.intValue { metadata["track"] = "\(track)" }
+        // A decline's or transfer's reason is free text; these two are fixed words.
+        if event.type == "participant.left" || event.type == "track.removed",
+            let reason = event.data["reason"]?.stringValue
+        {
+            metadata["reason"] = "\(reason)"
+        }
+        if let document = event.data["document"]?["id"]?.stringValue { metadata["document"] = "\(document)" }
+        logger.log(level: level, "\(event.type)", metadata: metadata)
     }
 }

@@ -27,6 +27,8 @@ final class Relay: TransportHandler {
     var outbox = DurableOutbox<Result<StoreBatchResult, StoreError>>()
     var peers: [UInt64: Peer] = [:]
     var peersBySub: [String: Peer] = [:]
+    /// Open WebSocket connections per peer address, for `limits.maxConnectionsPerIP`.
+    var connectionsByAddress: [String: Int] = [:]
     var queueWatchers: [String: Set<UInt64>] = [:]
     var lastBookTick: Int64 = 0
     var lastHeartbeat: Int64 = 0
@@ -83,18 +85,41 @@ final class Relay: TransportHandler {
         let overflows = metrics.sendQueueOverflows
         connection.onOverflow = { _ in overflows.increment() }
         metrics.connections.set(Double(peers.count))
-        if !accepting { connection.close(code: 1001, reason: "server shutting down") }
+        let fromAddress = connectionsByAddress[connection.peerAddress, default: 0] + 1
+        connectionsByAddress[connection.peerAddress] = fromAddress
+        if !accepting { return connection.close(code: 1001, reason: "server shutting down") }
+        if fromAddress > settings.maxConnectionsPerAddress {
+            // Counted until it has closed, like any other: a client that keeps retrying gains nothing.
+            metrics.requestErrors(.rateLimited)
+            peer.sendError(
+                Refusal(
+                    .rateLimited,
+                    "too many connections from \(connection.peerAddress): limits.maxConnectionsPerIP is "
+                        + "\(settings.maxConnectionsPerAddress); close one and try again"),
+                id: nil)
+            connection.close(code: 4429, reason: "too many connections from your address")
+        }
     }
 
     func webSocketClosed(_ connection: WebSocketConnection) {
         guard let peer = peers.removeValue(forKey: connection.id) else { return }
         connection.context = nil
         pacedPeers.remove(peer.id)
+        if let n = connectionsByAddress[connection.peerAddress] {
+            connectionsByAddress[connection.peerAddress] = n > 1 ? n - 1 : nil
+        }
         metrics.connections.set(Double(peers.count))
         defer { checkDrained() }
         if let unit = peer.watchingUnit { queueWatchers[unit]?.remove(peer.id) }
         opsWatchers.remove(peer.id)
-        guard let identity = peer.identity, !peer.replaced, peersBySub[identity.sub] === peer else { return }
+        guard let identity = peer.identity else { return }
+        logger.info(
+            "connection closed",
+            metadata: [
+                "participant": "\(identity.sub)", "connection": "\(peer.id)", "replaced": "\(peer.replaced)",
+                "sessions": "\(book.sessions(of: identity.sub).joined(separator: ","))",
+            ])
+        guard !peer.replaced, peersBySub[identity.sub] === peer else { return }
         peersBySub.removeValue(forKey: identity.sub)
         let outcome = book.connectionLost(sub: identity.sub, now: wallMillis)
         apply(outcome, for: nil, requestId: nil)
@@ -226,6 +251,12 @@ final class Relay: TransportHandler {
         if let unit = identity.unit { result["unit"] = .string(unit) }
         // Only to a device that asked: the result of a plain hello stays exactly as PROTOCOL §1 shows it.
         if asked != nil { result["lang"] = .string(language.rawValue) }
+        logger.info(
+            "hello",
+            metadata: [
+                "participant": "\(identity.sub)", "role": "\(identity.role.rawValue)", "unit": "\(identity.unit ?? "-")",
+                "connection": "\(peer.id)", "address": "\(peer.connection.peerAddress)",
+            ])
         reply(peer, id: id, result: .object(result))
     }
 
@@ -308,6 +339,8 @@ struct RelaySettings: Sendable {
     var maxMessageBytes: Int
     var messagesPerSecond: Int
     var bytesPerSecond: Int
+    /// Open WebSocket connections one peer address may have (`limits.maxConnectionsPerIP`).
+    var maxConnectionsPerAddress: Int
 }
 
 /// The version the server reports.
