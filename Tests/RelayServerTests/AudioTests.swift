@@ -121,6 +121,7 @@ struct AudioTests {
         let metrics = String(decoding: try relay.get("/metrics").body, as: UTF8.self)
         #expect(metrics.contains("windowrelay_audio_packets_total{result=\"invalid\"} 2"))
         #expect(metrics.contains("windowrelay_audio_packets_total{result=\"forwarded\"} 1"))
+        #expect(metrics.contains("windowrelay_audio_packets_total{result=\"received\"} 1"))
     }
 
     @Test func audioNeedsAnActiveSessionAndEndingTheSessionFinalisesTheRecordingFirst() async throws {

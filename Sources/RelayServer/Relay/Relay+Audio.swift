@@ -87,6 +87,7 @@ extension Relay {
             invalidMedia(peer, reason: "not a valid Opus packet")
             return
         }
+        metrics.audioPackets(.received, 1)
         live.stats.record(seq: header.seq, timestamp: header.timestamp, arrivalMillis: Double(loop.nowMillis), bytes: payload.count)
         let frame = OutboundFrame(copying: bytes, binary: true)
         var forwarded = 0

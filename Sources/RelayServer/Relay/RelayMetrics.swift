@@ -23,6 +23,8 @@ final class RelayMetrics: Sendable {
 
     /// What happened to an audio packet.
     enum AudioResult: String, CaseIterable {
+        /// Accepted from a sender (its track, a valid Opus packet): the packets in.
+        case received
         /// Delivered into a receiver's queue (one per receiver).
         case forwarded
         /// Refused: not the sender's track, or libopus rejects it.
@@ -84,7 +86,7 @@ final class RelayMetrics: Sendable {
         signals = r.makeCounter(
             descriptor: .relay("signals_total", help: "WebRTC signalling messages relayed (signal)."))
         let audioPackets = MetricNameDescriptor.relay(
-            "audio_packets_total", help: "Audio packets: forwarded (per receiver), invalid (refused), dropped (slow receiver).")
+            "audio_packets_total", help: "Audio packets: received (accepted in), forwarded (out, per receiver), invalid (refused), dropped (slow receiver).")
         var audio: [AudioResult: Counter] = [:]
         for result in AudioResult.allCases {
             audio[result] = r.makeCounter(descriptor: audioPackets, labels: [("result", result.rawValue)])
