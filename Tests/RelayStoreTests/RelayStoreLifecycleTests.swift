@@ -143,8 +143,10 @@ import Testing
         try store.setWriterPragma("max_page_count", pages + 1)
         let bulky: [String: JSONValue] = ["text": .string(String(repeating: "x", count: 2000))]
         // Neither batch can commit while the disk is full; the second must not overtake the first.
-        let big = Task { await store.commit(StoreBatch(events: (2...200).map { event("s_1", $0, data: bulky) })) }
-        let next = Task { await store.commit(StoreBatch(events: [event("s_1", 201)])) }
+        // Both are enqueued from here, in this order (two Tasks could enqueue in either order).
+        let results = Collector<(String, Result<StoreBatchResult, StoreError>)>()
+        store.enqueue(StoreBatch(events: (2...200).map { event("s_1", $0, data: bulky) })) { results.append(("big", $0)) }
+        store.enqueue(StoreBatch(events: [event("s_1", 201)])) { results.append(("next", $0)) }
         var waited = 0
         while !store.isStalled && waited < 200 {
             try await Task.sleep(for: .milliseconds(25))
@@ -155,8 +157,10 @@ import Testing
 
         // Space returns: the same batches commit, in order, and the stall clears.
         try store.setWriterPragma("max_page_count", 1_073_741_823)
-        #expect(await big.value.isSuccess)
-        #expect(await next.value.isSuccess)
+        // A commit enqueued after both completes after both.
+        #expect(await store.commit(StoreBatch(events: [event("s_2", 1)])).isSuccess)
+        #expect(results.values.map(\.0) == ["big", "next"])
+        #expect(results.values.allSatisfy { $0.1.isSuccess })
         #expect(!store.isStalled)
         #expect(try store.events(sessionId: "s_1", afterSeq: 0).map(\.seq) == Array(1...201))
         #expect(store.stats.failedCommits > 0)
