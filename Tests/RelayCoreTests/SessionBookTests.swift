@@ -70,7 +70,7 @@ import Testing
         let headBefore = try #require(f.state(id)?.head)
         let out = try f.run(.decline(sessionId: id, reason: "wrong unit"), SessionPeople.approverB)
         #expect(f.types(out) == ["session.ended"])
-        #expect(out.events[0].data == ["outcome": "declined", "note": "wrong unit", "recordHead": .string(headBefore)])
+        #expect(out.events[0].data == ["outcome": "declined", "note": "wrong unit", "recordHead": .string(headBefore), "signals": 0])
         #expect(out.emitted[0].recipients == ["clerk-a"])
         #expect(out.endedSessions == [id])
         #expect(out.changedQueues == ["B"])

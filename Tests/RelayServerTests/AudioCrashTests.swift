@@ -88,5 +88,15 @@ struct AudioPolicingTests {
             "data": .string(String(repeating: "x", count: 70_000)),
         ])
         #expect(huge["code"] == "too_large")
+        // Counted in the record, not stored: the one relayed signal is in session.ended, its SDP nowhere.
+        let ended = try await s.clerk.request([
+            "type": "session.end", "id": "e", "sessionId": .string(s.sessionId), "outcome": "completed",
+        ])
+        #expect(ended["type"] == "ok")
+        let record = try relay.get(
+            "/v1/sessions/\(s.sessionId)/record", headers: ["Authorization": "Bearer \(relay.token("clerk-a", .clerk, unit: "qd-xihaian"))"])
+        let entries = try JSONValue.parse(record.body)["events"]?.arrayValue ?? []
+        #expect(entries.last?["data"]?["signals"] == 1)
+        #expect(!String(decoding: record.body, as: UTF8.self).contains("v=0 offer"))
     }
 }

@@ -219,11 +219,19 @@ public struct SessionBook: Sendable {
     }
 
     /// Ends a live session: `session.ended {outcome, note, recordHead}`; its queue entries go.
+    /// Counts a relayed `signal` in `id`'s session; the count is recorded in `session.ended`.
+    public mutating func countSignal(sessionId id: String) {
+        states[id]?.signals += 1
+    }
+
     mutating func finish(_ id: String, outcome: String, note: String?, actor: String, now: Int64) -> SessionOutcome {
         guard let s = states[id], s.isLive else { return SessionOutcome() }
         let ended = emit(
             id, .sessionEnded, actor: actor,
-            ["outcome": .string(outcome), "note": JSONValue(note), "recordHead": .string(s.head)], now: now)
+            [
+                "outcome": .string(outcome), "note": JSONValue(note), "recordHead": .string(s.head),
+                "signals": .number(Double(s.signals)),
+            ], now: now)
         return SessionOutcome(
             emitted: [ended], changedQueues: Set(s.waiting.map(\.unit)), endedSessions: [id])
     }

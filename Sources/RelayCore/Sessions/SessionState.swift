@@ -125,6 +125,9 @@ public struct SessionState: Sendable, Hashable {
     public var lastSeq: Int
     /// The latest event's hash (64 `0`s before the first).
     public var head: String
+    /// `signal` messages relayed in the session since it was loaded (not events: counted, not
+    /// stored; the count goes into `session.ended`). Lost with a crash.
+    public var signals = 0
 
     /// The `prev` of a session's first record entry.
     public static let zeroHash = String(repeating: "0", count: 64)

@@ -68,6 +68,7 @@ extension Relay {
         else { throw Refusal(.notFound, "\(to) is not in session \(sessionId)") }
         target.connection.send(text: bytes)
         metrics.signals.increment()
+        book.countSignal(sessionId: sessionId)
         reply(peer, id: id, result: [:])
     }
 
