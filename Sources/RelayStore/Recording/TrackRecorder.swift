@@ -64,7 +64,9 @@ public final class TrackRecorder: @unchecked Sendable {
     }
 
     public let dataDirectory: String
-    /// One packet in `meterEvery` is decoded for the level (20 ms packets: 10 levels a second at 5).
+    /// One packet in `meterEvery` is decoded for the level (20 ms packets: 2 levels a second at 25,
+    /// 20 samples in the 10 s that make a track `silent`). Decoding is ~33 µs a packet: at 5 it was
+    /// ~30 % of a core at 50k packets/s (docs/benchmarks.md), at 25 about 6 %.
     public let meterEvery: Int
     private let logger: Logger
     private let condition = NSCondition()
@@ -76,7 +78,7 @@ public final class TrackRecorder: @unchecked Sendable {
     private var thread: Thread?
     private let started = ContinuousClock.now
 
-    public init(dataDirectory: String, meterEvery: Int = 5, logger: Logger) {
+    public init(dataDirectory: String, meterEvery: Int = 25, logger: Logger) {
         self.dataDirectory = dataDirectory
         self.meterEvery = max(1, meterEvery)
         self.logger = logger
