@@ -65,8 +65,21 @@ extension ServiceLoop {
             let connection = makeConnection(wsi: wsi, path: listen?.webSocketPath ?? "")
             // The upgrade's headers are still attached here, and only here.
             connection.acceptLanguage = headerValue(wsi, WSI_TOKEN_HTTP_ACCEPT_LANGUAGE)
+            if listen?.tlsClientCAPath != nil { connection.clientCertificateName = clientCertificateName(wsi) }
             slot.store(connection)
             handler?.webSocketOpened(connection, tag: 0)
+
+        case LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION:
+            // lws hands OpenSSL's verdict on the client certificate in `length` (preverify_ok) and
+            // takes ours back: 0 accepts, anything else fails the handshake. Accepting by default
+            // (as lws's dummy callback does) would let a certificate from any CA through.
+            // A client loop keeps lws's own checks of the server (CA, ALLOW_SELFSIGNED for tests).
+            guard listen != nil else { return 0 }
+            return length != 0 ? 0 : 1
+
+        case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+            // `user` is the vhost's SSL_CTX, which lives as long as the context: kept for reloads.
+            serverTLSContext = user
 
         case LWS_CALLBACK_CLIENT_ESTABLISHED:
             let tag = pendingClients.removeValue(forKey: wsi) ?? 0

@@ -40,6 +40,9 @@ public final class ServiceLoop: @unchecked Sendable {
     private let startedAt = ContinuousClock.now
     // C strings and arrays handed to lws; they outlive the context.
     private var retained: [UnsafeMutableRawPointer] = []
+    /// The listening vhost's OpenSSL `SSL_CTX`, owned by lws and valid until the context is
+    /// destroyed; touched on the service thread only (certificate reloads).
+    var serverTLSContext: UnsafeMutableRawPointer?
 
     /// - Parameter clientCAPath: PEM CA bundle a client loop trusts for `wss://` servers (nil: the system's).
     public init(
@@ -115,6 +118,23 @@ public final class ServiceLoop: @unchecked Sendable {
         }
         guard let context else { return }
         if mailbox.post(job) { lws_cancel_service(context.pointer) }
+    }
+
+    /// Loads the certificate and key files again (same paths) for new TLS handshakes; open
+    /// connections keep theirs. Completes on the service thread with nil, or why nothing changed.
+    public func reloadCertificate(completion: @escaping @Sendable (String?) -> Void) {
+        guard let listen, let cert = listen.tlsCertificatePath, let key = listen.tlsKeyPath else {
+            return completion("TLS is not configured")
+        }
+        execute { [self] in
+            guard let ctx = serverTLSContext else { return completion("the TLS context is not available") }
+            var reason = [CChar](repeating: 0, count: 256)
+            if wr_ssl_ctx_reload(ctx, cert, key, &reason, reason.count) == 0 {
+                completion(nil)
+            } else {
+                completion(string(fromCBuffer: reason))
+            }
+        }
     }
 
     /// Stops the service thread and destroys the context there. Blocks until done. Idempotent.
@@ -215,8 +235,10 @@ public final class ServiceLoop: @unchecked Sendable {
                         + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
                 info.alpn = cString("http/1.1")
                 if let ca = listen.tlsClientCAPath {
+                    // Client certificates are asked for and must chain to `ca` when presented, but
+                    // are optional: applicant tablets and ops have none (the relay decides per token).
                     info.ssl_ca_filepath = cString(ca)
-                    info.options |= wr_option_require_valid_client_cert()
+                    info.options |= wr_option_require_valid_client_cert() | wr_option_peer_cert_not_required()
                 }
             }
         } else {
@@ -282,6 +304,13 @@ private final class StartOutcome: Sendable {
     private let value = Mutex<Result<Int, TransportError>>(.failure(.contextCreationFailed))
     func set(_ result: Result<Int, TransportError>) { value.withLock { $0 = result } }
     func get() throws(TransportError) -> Int { try value.withLock { $0 }.get() }
+}
+
+/// The common name of the peer's TLS client certificate, nil when it presented none.
+func clientCertificateName(_ wsi: OpaquePointer) -> String? {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard wr_peer_cert_common_name(wsi, &buffer, buffer.count) == 0 else { return nil }
+    return string(fromCBuffer: buffer)
 }
 
 /// The peer address of a connection as text ("" when unknown).

@@ -37,6 +37,9 @@ public final class WebSocketConnection {
     public internal(set) var peerCloseReason: String?
     /// The `Accept-Language` header of the upgrade request (server side), if it had one.
     public internal(set) var acceptLanguage: String?
+    /// The common name of the client certificate the peer presented (mutual TLS), checked against
+    /// `tls.clientCA`; nil without one.
+    public internal(set) var clientCertificateName: String?
 
     /// Media frames dropped for this receiver (slow reader).
     public var droppedMediaFrames: Int { queue.droppedMediaFrames }

@@ -84,7 +84,8 @@ public final class RelayServer: Sendable {
             maxMessageBytes: configuration.limits.maxMessageBytes,
             messagesPerSecond: configuration.limits.messagesPerSecond,
             bytesPerSecond: configuration.limits.bytesPerSecond,
-            maxConnectionsPerAddress: configuration.limits.maxConnectionsPerIP)
+            maxConnectionsPerAddress: configuration.limits.maxConnectionsPerIP,
+            windowCertificates: configuration.tls.clientCA != nil)
         recorder = TrackRecorder(dataDirectory: configuration.storage.dataDir, logger: logger)
         relay = UncheckedRelay(
             Relay(
@@ -167,6 +168,20 @@ public final class RelayServer: Sendable {
     public var webSocketURL: String {
         let host = configuration.listen.host == "0.0.0.0" ? "127.0.0.1" : configuration.listen.host
         return "\(configuration.scheme)://\(host):\(boundPort ?? configuration.listen.port)/v1/ws"
+    }
+
+    /// Reads `tls.cert` and `tls.key` again (SIGHUP): new connections get the new certificate,
+    /// open sessions are not touched. A bad pair is logged and changes nothing.
+    public func reloadCertificate() {
+        let logger = self.logger
+        let path = configuration.tls.cert ?? ""
+        loop.reloadCertificate { failure in
+            if let failure {
+                logger.error("certificate not reloaded; the previous one stays", metadata: ["cert": "\(path)", "error": "\(failure)"])
+            } else {
+                logger.notice("certificate reloaded", metadata: ["cert": "\(path)"])
+            }
+        }
     }
 
     /// Graceful stop: refuse new connections, close every client with 1001 ("going away"), wait up

@@ -1,7 +1,9 @@
 public import ServiceLifecycle
+import UnixSignals
 
-/// The relay as a swift-service-lifecycle `Service`: listens in `run()`, and on graceful shutdown
-/// (SIGTERM, SIGINT) closes clients with 1001, flushes the store and returns.
+/// The relay as a swift-service-lifecycle `Service`: listens in `run()`, reloads its TLS
+/// certificate on SIGHUP, and on graceful shutdown (SIGTERM, SIGINT) closes clients with 1001,
+/// flushes the store and returns.
 public struct RelayService: Service {
     let server: RelayServer
     let onListening: @Sendable (String) -> Void
@@ -15,7 +17,12 @@ public struct RelayService: Service {
         let port = try server.start()
         let host = server.configuration.listen.host
         onListening("\(server.configuration.scheme)://\(host):\(port)")
+        let server = self.server
+        let reloads = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) { server.reloadCertificate() }
+        }
         try? await gracefulShutdown()
+        reloads.cancel()
         server.shutdown()
     }
 }

@@ -235,6 +235,16 @@ final class Relay: TransportHandler {
             refuseHello(peer, id: id, message: "token refused: staff tokens need a unit")
             return
         }
+        if settings.windowCertificates, let window = identity.window,
+            peer.connection.clientCertificateName != window
+        {
+            let presented = peer.connection.clientCertificateName.map { "one for \($0)" } ?? "none"
+            refuseHello(
+                peer, id: id,
+                message: "token refused: window \(window) must connect with its client certificate (CN=\(window)); "
+                    + "this connection presented \(presented)")
+            return
+        }
         if let previous = peersBySub[identity.sub], previous !== peer {
             previous.replaced = true
             previous.connection.close(code: 4409, reason: "replaced by a newer connection", discardingQueued: false)
@@ -341,6 +351,8 @@ struct RelaySettings: Sendable {
     var bytesPerSecond: Int
     /// Open WebSocket connections one peer address may have (`limits.maxConnectionsPerIP`).
     var maxConnectionsPerAddress: Int
+    /// `tls.clientCA` is set: a token that names a `window` needs that window's client certificate.
+    var windowCertificates = false
 }
 
 /// The version the server reports.
