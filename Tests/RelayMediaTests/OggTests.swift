@@ -115,6 +115,26 @@ func pages(of bytes: [UInt8]) -> [(flags: UInt8, granule: Int64, sequence: UInt3
         #expect(audio[1].flags == 0x04)
     }
 
+    @Test func pagesThatCouldNotBeStoredGiveBackTheirSequenceNumbers() {
+        var writer = OggOpusWriter(serial: 7)
+        var stored: [UInt8] = []
+        // Headers and one second of audio are stored; the next second is lost (a full disk).
+        for i in 0..<50 { stored += writer.append(packet: Self.celtPacket(size: 30), timestamp: UInt32(i * 960)) }
+        var lost: [UInt8] = []
+        for i in 50..<100 { lost += writer.append(packet: Self.celtPacket(size: 30), timestamp: UInt32(i * 960)) }
+        #expect(OggOpusWriter.pageCount(in: stored) == 3)
+        #expect(OggOpusWriter.pageCount(in: lost) == 1)
+        writer.unwrite(pages: OggOpusWriter.pageCount(in: lost))
+        for i in 100..<110 { stored += writer.append(packet: Self.celtPacket(size: 30), timestamp: UInt32(i * 960)) }
+        stored += writer.finish()
+        let all = pages(of: stored)
+        // No sequence gap; the lost second is a jump in the granule positions.
+        #expect(all.map(\.sequence) == [0, 1, 2, 3])
+        #expect(all[2].granule == 312 + 50 * 960)
+        #expect(all[3].granule == 312 + 110 * 960)
+        #expect(OggOpusWriter.pageCount(in: []) == 0)
+    }
+
     @Test func finishAfterFullPageWritesEmptyEOSPage() {
         var writer = OggOpusWriter(serial: 5)
         var bytes: [UInt8] = []

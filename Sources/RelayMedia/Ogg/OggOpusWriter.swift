@@ -202,6 +202,28 @@ public struct OggOpusWriter: Sendable {
         return bytes
     }
 
+    /// Takes back the sequence numbers of the last `pages` pages returned, which could not be
+    /// stored (a full disk): the next page follows the last stored one, so the stream has no
+    /// sequence gap and the missing audio is a gap in time (the granule positions), like lost
+    /// packets.
+    public mutating func unwrite(pages: Int) {
+        nextSequence &-= UInt32(truncatingIfNeeded: pages)
+    }
+
+    /// The number of whole Ogg pages in `bytes` (as returned by this writer).
+    public static func pageCount(in bytes: [UInt8]) -> Int {
+        var count = 0
+        var offset = 0
+        while offset + 27 <= bytes.count {
+            let segments = Int(bytes[offset + 26])
+            guard offset + 27 + segments <= bytes.count else { break }
+            let body = bytes[(offset + 27)..<(offset + 27 + segments)].reduce(0) { $0 + Int($1) }
+            offset += 27 + segments + body
+            count += 1
+        }
+        return count
+    }
+
     private mutating func takeSequence() -> UInt32 {
         defer { nextSequence &+= 1 }
         return nextSequence

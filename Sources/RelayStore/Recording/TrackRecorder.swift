@@ -54,6 +54,8 @@ public final class TrackRecorder: @unchecked Sendable {
         let meter: OpusLevelMeter?
         var bytes: Int64 = 0
         var sinceMetered = 0
+        /// Writes that failed (their pages are missing from the file).
+        var droppedWrites = 0
 
         init(fd: Int32, relativePath: String, writer: OggOpusWriter, meter: OpusLevelMeter?) {
             self.fd = fd
@@ -210,24 +212,49 @@ public final class TrackRecorder: @unchecked Sendable {
         var serial = UInt32(key.track)
         for byte in key.sessionId.utf8 { serial = serial &* 31 &+ UInt32(byte) }
         let file = Open(fd: fd, relativePath: relative, writer: OggOpusWriter(serial: serial), meter: try? OpusLevelMeter())
+        guard write(file.writer.header(), to: file) else {
+            // Without its header the file would never play: no recording for this track.
+            Glibc.close(fd)
+            unlink(dataDirectory + "/" + relative)
+            logger.error("recording not started: its header could not be written", metadata: ["path": "\(relative)"])
+            return
+        }
         open[key] = file
-        write(file.writer.header(), to: file)
     }
 
-    private func write(_ bytes: [UInt8], to file: Open) {
-        guard !bytes.isEmpty else { return }
-        file.hasher.update(bytes)
+    /// Writes whole pages. Pages that cannot be written (disk full, I/O error) are left out: the
+    /// file is cut back to its last whole page, so it stays playable and its SHA-256 (over what is
+    /// on disk) stays right, and their sequence numbers are taken back, so the missing audio is a
+    /// gap in time, like lost packets. False when it failed.
+    @discardableResult
+    private func write(_ bytes: [UInt8], to file: Open) -> Bool {
+        guard !bytes.isEmpty else { return true }
         var done = 0
         while done < bytes.count {
             let n = bytes[done...].withUnsafeBytes { Glibc.write(file.fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 {
-                logger.error("recording write failed", metadata: ["path": "\(file.relativePath)", "errno": "\(errno)"])
-                return
+                let error = errno
+                if done > 0 {
+                    _ = ftruncate(file.fd, off_t(file.bytes))
+                    _ = lseek(file.fd, off_t(file.bytes), SEEK_SET)
+                }
+                file.droppedWrites += 1
+                file.writer.unwrite(pages: OggOpusWriter.pageCount(in: bytes))
+                if file.droppedWrites == 1 || file.droppedWrites % 500 == 0 {
+                    logger.error(
+                        "recording write failed; pages are left out until it succeeds again",
+                        metadata: [
+                            "path": "\(file.relativePath)", "errno": "\(error)", "dropped": "\(file.droppedWrites)",
+                        ])
+                }
+                return false
             }
             done += n
         }
+        file.hasher.update(bytes)
         file.bytes += Int64(bytes.count)
+        return true
     }
 
     private func finish(_ key: Key) -> Summary? {
