@@ -264,6 +264,34 @@ struct ApplicantBoundaryTests {
         #expect(try w.relay.get("/v1/sessions/\(w.a)/record", headers: w.bearer(w.tokenA)).status == 200)
     }
 
+    @Test func aKickedApplicantNoLongerJoinsReadsTheRecordOrDownloads() async throws {
+        let u = try await DocumentDownloadTests.uploaded(size: 5000)
+        let sid = u.session.sessionId
+        let grant = try await u.session.clerk.request([
+            "type": "session.applicantToken", "id": "t", "sessionId": .string(sid), "ttlSeconds": 600,
+        ])
+        let token = try #require(grant["result"]?["token"]?.stringValue)
+        let sub = SessionBook.applicantSub(of: sid)
+        let applicant = try await Device.hello(client: u.relay.client, port: u.relay.port, sub: sub, token: token)
+        try await applicant.ok("session.join", ["sessionId": .string(sid)])
+        let auth = ["Authorization": "Bearer \(token)"]
+        #expect(try u.relay.get("/v1/sessions/\(sid)/record", headers: auth).status == 200)
+        #expect(try u.relay.download(u.path, headers: auth).status == 200)
+
+        let kick = try HTTPTestClient.request(
+            port: u.relay.port,
+            method: "POST",
+            path: "/v1/ops/sessions/\(sid)/participants/\(sub)/kick",
+            headers: ["Authorization": "Bearer \(u.relay.token("ops-1", .ops))"]
+        )
+        #expect(kick.status == 200)
+        #expect(try await applicant.closeCode() == 4403)
+        #expect(try u.relay.get("/v1/sessions/\(sid)/record", headers: auth).status == 403)
+        #expect(try u.relay.download(u.path, headers: auth).status == 403)
+        let back = try await Device.hello(client: u.relay.client, port: u.relay.port, sub: sub, token: token)
+        #expect(try await back.refusal("session.join", ["sessionId": .string(sid)]) == "forbidden")
+    }
+
     @Test func staffOfAnotherUnitNeitherActsInNorReadsASession() async throws {
         let w = try await Windows.open()
         let outsider = try await Device.hello(w.relay, "approver-xa", .approver, unit: "xa-yanta")
