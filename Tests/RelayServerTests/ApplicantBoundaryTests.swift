@@ -292,6 +292,19 @@ struct ApplicantBoundaryTests {
         #expect(try await back.refusal("session.join", ["sessionId": .string(sid)]) == "forbidden")
     }
 
+    @Test func itOpensAFewAudioTracksNotThousands() async throws {
+        let w = try await Windows.open()
+        let applicant = try await w.applicant()
+        let open: (String, [String: JSONValue]) = ("audio.open", ["sessionId": .string(w.a)])
+        let replies = try await applicant.pipelined(Array(repeating: open, count: 10))
+        let opened = replies.compactMap { $0["result"]?["track"]?.intValue }
+        #expect(opened.count == 4)
+        #expect(replies.dropFirst(4).allSatisfy { $0["code"] == "rate_limited" })
+        // Closing one makes room for another.
+        try await applicant.ok("audio.close", ["sessionId": .string(w.a), "track": .number(Double(opened[0]))])
+        #expect(try await applicant.ok("audio.open", ["sessionId": .string(w.a)])["track"] != nil)
+    }
+
     @Test func staffOfAnotherUnitNeitherActsInNorReadsASession() async throws {
         let w = try await Windows.open()
         let outsider = try await Device.hello(w.relay, "approver-xa", .approver, unit: "xa-yanta")
