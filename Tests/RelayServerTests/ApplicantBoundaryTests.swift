@@ -317,4 +317,13 @@ struct ApplicantBoundaryTests {
         #expect(try w.relay.get("/v1/sessions/\(w.a)/record", headers: auth).status == 403)
         #expect(try w.relay.get("/v1/ops/sessions", headers: auth).status == 403)
     }
+
+    @Test func aStaffTokenWithoutAUnitIsRefusedAtHello() async throws {
+        let relay = try await TestRelay.started()
+        let c = try await relay.connect()
+        c.send(json: ["type": "hello", "id": "u", "token": .string(relay.token("clerk-nowhere", .clerk))])
+        let reply = try await c.nextJSON()
+        #expect(reply["code"] == "unauthorized")
+        #expect(try await c.closeCode() == 4401)
+    }
 }
