@@ -41,10 +41,20 @@ public struct RecordManifest: Sendable {
 
     /// Whether `identity` may read the record: a participant of the session, an applicant whose
     /// token is scoped to it, or ops (who get the redacted view).
+    /// A participant removed by ops (`participant.left` with reason `kicked`) may not, like it may not join again.
     public func mayRead(_ identity: Identity) -> Bool {
         if identity.role == .ops { return true }
+        if wasKicked(identity.sub) { return false }
         if identity.role == .applicant { return identity.sessionScope == session["id"]?.stringValue }
         return participants.contains { $0["id"]?.stringValue == identity.sub }
+    }
+
+    /// Whether `sub` was removed from the session by ops.
+    func wasKicked(_ sub: String) -> Bool {
+        events.contains {
+            $0.type == "participant.left" && $0.data["reason"]?.stringValue == "kicked"
+                && $0.data["participant"]?["id"]?.stringValue == sub
+        }
     }
 
     /// The manifest `identity` may see, or nil when it may not read it.

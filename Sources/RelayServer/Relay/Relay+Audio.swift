@@ -34,6 +34,14 @@ extension Relay {
         guard pendingEnds[sessionId] == nil else {
             throw Refusal(.invalidState, "session \(sessionId) is ending: its recordings are being finished")
         }
+        let mine = tracks.tracks(owner: identity.sub).filter { $0.sessionId == sessionId }.count
+        guard mine < Self.maxOpenTracksPerParticipant else {
+            // Each open track holds a recording file and a decoder: without a bound one participant could run
+            // the server out of file descriptors.
+            throw Refusal(
+                .rateLimited,
+                "you have \(mine) audio tracks open in \(sessionId), the most allowed; close one first")
+        }
         if refusedWhileStalled(peer, id: id) { return }
         let data = try tracks.addedEventData(
             sessionId: sessionId, owner: identity, kind: "audio", codec: codec, channels: channels)
@@ -119,6 +127,9 @@ extension Relay {
             peer.connection.close(code: 4400, reason: "too many invalid media frames")
         }
     }
+
+    /// Audio tracks one participant may have open at once in a session.
+    static let maxOpenTracksPerParticipant = 4
 
     /// Invalid media frames tolerated per second before the connection is closed with 4400.
     static let invalidMediaPerSecond = 50
