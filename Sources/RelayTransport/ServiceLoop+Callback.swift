@@ -58,11 +58,12 @@ extension ServiceLoop {
             drainMailbox()
 
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-            // Only the WebSocket path upgrades.
-            return headerValue(wsi, WSI_TOKEN_GET_URI) == listen?.webSocketPath ? 0 : 1
+            // Only the WebSocket path (and the additional ones, if any) upgrades.
+            return listen?.upgrades(path: headerValue(wsi, WSI_TOKEN_GET_URI)) == true ? 0 : 1
 
         case LWS_CALLBACK_ESTABLISHED:
-            let connection = makeConnection(wsi: wsi, path: listen?.webSocketPath ?? "")
+            let path = headerValue(wsi, WSI_TOKEN_GET_URI) ?? listen?.webSocketPath ?? ""
+            let connection = makeConnection(wsi: wsi, path: path)
             // The upgrade's headers are still attached here, and only here.
             connection.acceptLanguage = headerValue(wsi, WSI_TOKEN_HTTP_ACCEPT_LANGUAGE)
             slot.store(connection)

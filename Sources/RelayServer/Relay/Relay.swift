@@ -27,6 +27,8 @@ final class Relay: TransportHandler {
     var outbox = DurableOutbox<Result<StoreBatchResult, StoreError>>()
     var peers: [UInt64: Peer] = [:]
     var peersBySub: [String: Peer] = [:]
+    /// Connections on the test-only echo route (`Relay+Echo.swift`), which have no `Peer`.
+    var echoConnections: [UInt64: WebSocketConnection] = [:]
     var queueWatchers: [String: Set<UInt64>] = [:]
     var lastBookTick: Int64 = 0
     var lastHeartbeat: Int64 = 0
@@ -77,6 +79,7 @@ final class Relay: TransportHandler {
     // MARK: TransportHandler
 
     func webSocketOpened(_ connection: WebSocketConnection, tag: UInt64) {
+        if openEcho(connection) { return }
         let peer = Peer(connection: connection, helloDeadline: loop.nowMillis + Int64(settings.helloTimeoutSeconds) * 1000)
         peers[connection.id] = peer
         connection.context = peer
@@ -87,6 +90,7 @@ final class Relay: TransportHandler {
     }
 
     func webSocketClosed(_ connection: WebSocketConnection) {
+        if closeEcho(connection) { return }
         guard let peer = peers.removeValue(forKey: connection.id) else { return }
         connection.context = nil
         pacedPeers.remove(peer.id)
@@ -101,12 +105,14 @@ final class Relay: TransportHandler {
     }
 
     func webSocketMessageTooLarge(_ connection: WebSocketConnection) {
+        if echoTooLarge(connection) { return }
         guard let peer = peers[connection.id] else { return }
         peer.sendError(
             Refusal(.tooLarge, "message larger than limits.maxMessageBytes (\(settings.maxMessageBytes) bytes)"), id: nil)
     }
 
     func webSocket(_ connection: WebSocketConnection, received message: UnsafeRawBufferPointer, binary: Bool) {
+        if echo(connection, message: message, binary: binary) { return }
         guard let peer = peers[connection.id], connection.isOpen else { return }
         if binary, let identity = peer.identity, message.first == BinaryFrame.Kind.documentChunk.rawValue {
             // Upload chunks are paced by flow control, not refused: a dropped chunk would break the offsets.
@@ -308,6 +314,8 @@ struct RelaySettings: Sendable {
     var maxMessageBytes: Int
     var messagesPerSecond: Int
     var bytesPerSecond: Int
+    /// Whether the test-only echo route is on (`windowrelay serve --conformance-echo`).
+    var conformanceEcho = false
 }
 
 /// The version the server reports.
