@@ -147,18 +147,19 @@ extension ServiceLoop {
     }
 
     private func receive(_ connection: WebSocketConnection, wsi: OpaquePointer, piece: UnsafeRawBufferPointer) -> Int32 {
+        // Closing (for example after bad UTF-8): what still arrives is not read.
+        guard !connection.closeRequested else { return 0 }
         let isFinal = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
         let binary = lws_frame_is_binary(wsi) != 0
         switch connection.assembler.append(piece, isBinary: binary, isFinal: isFinal) {
         case .partial, .discarding:
             break
         case .completeInPiece(let binary):
-            guard binary || isValidUTF8(piece) else { return refuseInvalidUTF8(connection) }
             handler?.webSocket(connection, received: piece, binary: binary)
         case .complete(let binary):
-            let valid = binary || connection.assembler.message.withUnsafeBytes { isValidUTF8($0) }
-            guard valid else { return refuseInvalidUTF8(connection) }
             connection.assembler.message.withUnsafeBytes { handler?.webSocket(connection, received: $0, binary: binary) }
+        case .invalidText:
+            return refuseInvalidUTF8(connection)
         case .tooLarge:
             handler?.webSocketMessageTooLarge(connection)
         }
@@ -236,13 +237,7 @@ extension ServiceLoop {
 
 /// Whether `bytes` are well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
 func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    var parser = Unicode.UTF8.ForwardParser()
-    var iterator = bytes.makeIterator()
-    while true {
-        switch parser.parseScalar(from: &iterator) {
-        case .valid: continue
-        case .emptyInput: return true
-        case .error: return false
-        }
-    }
+    var stream = UTF8Stream()
+    stream.take(bytes)
+    return stream.isComplete
 }

@@ -93,4 +93,36 @@ struct MessageAssemblerTests {
         #expect(a.take("xt", binary: true, final: true) == .complete(binary: false))
         #expect(a.text == "text")
     }
+
+    // Autobahn 6.4.x: a text message whose first fragment is not UTF-8 must fail before the rest arrives.
+    @Test func badUTF8FailsTheMessageAtTheFirstBadPieceAndTheRestIsDiscarded() {
+        var a = MessageAssembler(maxMessageBytes: 64)
+        #expect(([0xCE, 0xBA] as [UInt8]).withUnsafeBytes { a.append($0, isBinary: false, isFinal: false) } == .partial)
+        #expect(([0xF4, 0x90, 0x80] as [UInt8]).withUnsafeBytes { a.append($0, isBinary: false, isFinal: false) } == .invalidText)
+        #expect(a.message.isEmpty)
+        #expect(a.take("tail", final: true) == .discarding)
+        #expect(a.take("next", final: true) == .completeInPiece(binary: false))
+    }
+
+    @Test func aScalarSplitBetweenFragmentsIsAccepted() {
+        let bytes = Array("营".utf8)
+        var a = MessageAssembler(maxMessageBytes: 64)
+        #expect(bytes[..<1].withUnsafeBytes { a.append($0, isBinary: false, isFinal: false) } == .partial)
+        #expect(bytes[1...].withUnsafeBytes { a.append($0, isBinary: false, isFinal: true) } == .complete(binary: false))
+        #expect(a.text == "营")
+    }
+
+    @Test func aTextMessageEndingInsideAScalarIsInvalid() {
+        var a = MessageAssembler(maxMessageBytes: 64)
+        #expect(([0xE8, 0x90] as [UInt8]).withUnsafeBytes { a.append($0, isBinary: false, isFinal: true) } == .invalidText)
+        #expect(a.take("ab", final: false) == .partial)
+        #expect(([0xE8] as [UInt8]).withUnsafeBytes { a.append($0, isBinary: false, isFinal: true) } == .invalidText)
+        #expect(a.take("ok", final: true) == .completeInPiece(binary: false))
+    }
+
+    @Test func binaryMessagesAreNotCheckedAsUTF8() {
+        var a = MessageAssembler(maxMessageBytes: 64)
+        #expect(([0xFF, 0xFE] as [UInt8]).withUnsafeBytes { a.append($0, isBinary: true, isFinal: false) } == .partial)
+        #expect(([0xC0] as [UInt8]).withUnsafeBytes { a.append($0, isBinary: false, isFinal: true) } == .complete(binary: true))
+    }
 }
