@@ -94,10 +94,16 @@ extension ServiceLoop {
             return connection.writeQueued()
 
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-            if let connection = slot.object as? WebSocketConnection, let input, length >= 2 {
-                let bytes = UnsafeRawBufferPointer(start: input, count: length)
-                connection.peerCloseCode = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
-                connection.peerCloseReason = String(decoding: bytes.dropFirst(2), as: UTF8.self)
+            let close = PeerClose(payload: UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
+            if let connection = slot.object as? WebSocketConnection, let code = close.code {
+                connection.peerCloseCode = code
+                connection.peerCloseReason = close.reason
+            }
+            if close.hasInvalidReason {
+                // Fail with 1007 rather than let lws echo the close: lws sends this reason, then hangs up.
+                var reason = Array("bad utf8 in close reason".utf8)
+                lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, &reason, reason.count)
+                return -1
             }
 
         case LWS_CALLBACK_CLOSED, LWS_CALLBACK_CLIENT_CLOSED:
