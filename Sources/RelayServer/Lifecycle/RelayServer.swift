@@ -90,7 +90,8 @@ public final class RelayServer: Sendable {
             bytesPerSecond: configuration.limits.bytesPerSecond,
             conformanceEcho: conformanceEcho)
         if conformanceEcho {
-            logger.warning("test-only echo route is on: \(ConformanceEcho.path) echoes every message (--conformance-echo)")
+            logger.warning(
+                "test-only echo route is on: \(ConformanceEcho.path) echoes every message (--conformance-echo)")
         }
         recorder = TrackRecorder(dataDirectory: configuration.storage.dataDir, logger: logger)
         relay = UncheckedRelay(
