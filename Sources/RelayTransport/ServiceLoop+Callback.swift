@@ -58,11 +58,12 @@ extension ServiceLoop {
             drainMailbox()
 
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-            // Only the WebSocket path upgrades.
-            return headerValue(wsi, WSI_TOKEN_GET_URI) == listen?.webSocketPath ? 0 : 1
+            // Only the WebSocket path (and the additional ones, if any) upgrades.
+            return listen?.upgrades(path: headerValue(wsi, WSI_TOKEN_GET_URI)) == true ? 0 : 1
 
         case LWS_CALLBACK_ESTABLISHED:
-            let connection = makeConnection(wsi: wsi, path: listen?.webSocketPath ?? "")
+            let path = headerValue(wsi, WSI_TOKEN_GET_URI) ?? listen?.webSocketPath ?? ""
+            let connection = makeConnection(wsi: wsi, path: path)
             // The upgrade's headers are still attached here, and only here.
             connection.acceptLanguage = headerValue(wsi, WSI_TOKEN_HTTP_ACCEPT_LANGUAGE)
             if listen?.tlsClientCAPath != nil { connection.clientCertificateName = clientCertificateName(wsi) }
@@ -106,10 +107,16 @@ extension ServiceLoop {
             return connection.writeQueued()
 
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-            if let connection = slot.object as? WebSocketConnection, let input, length >= 2 {
-                let bytes = UnsafeRawBufferPointer(start: input, count: length)
-                connection.peerCloseCode = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
-                connection.peerCloseReason = String(decoding: bytes.dropFirst(2), as: UTF8.self)
+            let close = PeerClose(payload: UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
+            if let connection = slot.object as? WebSocketConnection, let code = close.code {
+                connection.peerCloseCode = code
+                connection.peerCloseReason = close.reason
+            }
+            if close.hasInvalidReason {
+                // Fail with 1007 rather than let lws echo the close: lws sends this reason, then hangs up.
+                var reason = Array("bad utf8 in close reason".utf8)
+                lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, &reason, reason.count)
+                return -1
             }
 
         case LWS_CALLBACK_CLOSED, LWS_CALLBACK_CLIENT_CLOSED:
@@ -159,18 +166,19 @@ extension ServiceLoop {
     }
 
     private func receive(_ connection: WebSocketConnection, wsi: OpaquePointer, piece: UnsafeRawBufferPointer) -> Int32 {
+        // Closing (for example after bad UTF-8): what still arrives is not read.
+        guard !connection.closeRequested else { return 0 }
         let isFinal = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
         let binary = lws_frame_is_binary(wsi) != 0
         switch connection.assembler.append(piece, isBinary: binary, isFinal: isFinal) {
         case .partial, .discarding:
             break
         case .completeInPiece(let binary):
-            guard binary || isValidUTF8(piece) else { return refuseInvalidUTF8(connection) }
             handler?.webSocket(connection, received: piece, binary: binary)
         case .complete(let binary):
-            let valid = binary || connection.assembler.message.withUnsafeBytes { isValidUTF8($0) }
-            guard valid else { return refuseInvalidUTF8(connection) }
             connection.assembler.message.withUnsafeBytes { handler?.webSocket(connection, received: $0, binary: binary) }
+        case .invalidText:
+            return refuseInvalidUTF8(connection)
         case .tooLarge:
             handler?.webSocketMessageTooLarge(connection)
         }
@@ -248,13 +256,7 @@ extension ServiceLoop {
 
 /// Whether `bytes` are well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
 func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    var parser = Unicode.UTF8.ForwardParser()
-    var iterator = bytes.makeIterator()
-    while true {
-        switch parser.parseScalar(from: &iterator) {
-        case .valid: continue
-        case .emptyInput: return true
-        case .error: return false
-        }
-    }
+    var stream = UTF8Stream()
+    stream.take(bytes)
+    return stream.isComplete
 }

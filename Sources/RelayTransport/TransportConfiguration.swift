@@ -9,8 +9,10 @@ public struct ListenConfiguration: Sendable, Hashable {
     public var tlsKeyPath: String?
     /// PEM CA bundle that client certificates must chain to (mutual TLS); nil = no client certs.
     public var tlsClientCAPath: String?
-    /// The only path that upgrades to a WebSocket.
+    /// The path that upgrades to a WebSocket.
     public var webSocketPath: String
+    /// Further paths that upgrade too (the relay's test-only echo route); empty in production.
+    public var additionalWebSocketPaths: Set<String>
     public var maxHTTPBodyBytes: Int
     public var maxHTTPHeaderBytes: Int
     /// Seconds of silence (no valid pong or data) before lws pings, and before it hangs up.
@@ -27,7 +29,8 @@ public struct ListenConfiguration: Sendable, Hashable {
         maxHTTPBodyBytes: Int = 64 << 10,
         maxHTTPHeaderBytes: Int = 8192,
         idlePingSeconds: Int = 20,
-        idleHangupSeconds: Int = 40
+        idleHangupSeconds: Int = 40,
+        additionalWebSocketPaths: Set<String> = []
     ) {
         self.host = host
         self.port = port
@@ -35,6 +38,7 @@ public struct ListenConfiguration: Sendable, Hashable {
         self.tlsKeyPath = tlsKeyPath
         self.tlsClientCAPath = tlsClientCAPath
         self.webSocketPath = webSocketPath
+        self.additionalWebSocketPaths = additionalWebSocketPaths
         self.maxHTTPBodyBytes = maxHTTPBodyBytes
         self.maxHTTPHeaderBytes = maxHTTPHeaderBytes
         self.idlePingSeconds = idlePingSeconds
@@ -42,6 +46,12 @@ public struct ListenConfiguration: Sendable, Hashable {
     }
 
     public var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }
+
+    /// Whether a request for `path` may upgrade to a WebSocket.
+    public func upgrades(path: String?) -> Bool {
+        guard let path else { return false }
+        return path == webSocketPath || additionalWebSocketPaths.contains(path)
+    }
 }
 
 /// Errors of the transport, each saying what the operator can do.

@@ -13,6 +13,10 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOption
 
+    /// Test-only (docs/protocol.md §9): a WebSocket on /v1/echo echoes every message, for the Autobahn cases.
+    @Flag(name: .customLong("conformance-echo"), help: .hidden)
+    var conformanceEcho = false
+
     func run() async throws {
         let configuration: RelayConfiguration
         do {
@@ -24,7 +28,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "windowrelay")
         let server: RelayServer
         do {
-            server = try RelayServer(configuration: configuration, logger: logger)
+            server = try RelayServer(configuration: configuration, logger: logger, conformanceEcho: conformanceEcho)
         } catch {
             throw Failure("windowrelay: \(error)")
         }

@@ -7,6 +7,11 @@ extension MessageAssembler {
         Array(text.utf8).withUnsafeBytes { append($0, isBinary: binary, isFinal: final) }
     }
 
+    /// Feeds raw bytes as one piece.
+    fileprivate mutating func take(bytes: [UInt8], binary: Bool = false, final: Bool) -> Step {
+        bytes.withUnsafeBytes { append($0, isBinary: binary, isFinal: final) }
+    }
+
     fileprivate var text: String { String(decoding: message, as: UTF8.self) }
 }
 
@@ -92,5 +97,37 @@ struct MessageAssemblerTests {
         #expect(a.take("te", binary: false, final: false) == .partial)
         #expect(a.take("xt", binary: true, final: true) == .complete(binary: false))
         #expect(a.text == "text")
+    }
+
+    // Autobahn 6.4.x: a text message whose first fragment is not UTF-8 must fail before the rest arrives.
+    @Test func badUTF8FailsTheMessageAtTheFirstBadPieceAndTheRestIsDiscarded() {
+        var a = MessageAssembler(maxMessageBytes: 64)
+        #expect(a.take(bytes: [0xCE, 0xBA], final: false) == .partial)
+        #expect(a.take(bytes: [0xF4, 0x90, 0x80], final: false) == .invalidText)
+        #expect(a.message.isEmpty)
+        #expect(a.take("tail", final: true) == .discarding)
+        #expect(a.take("next", final: true) == .completeInPiece(binary: false))
+    }
+
+    @Test func aScalarSplitBetweenFragmentsIsAccepted() {
+        let bytes = Array("营".utf8)
+        var a = MessageAssembler(maxMessageBytes: 64)
+        #expect(a.take(bytes: Array(bytes[..<1]), final: false) == .partial)
+        #expect(a.take(bytes: Array(bytes[1...]), final: true) == .complete(binary: false))
+        #expect(a.text == "营")
+    }
+
+    @Test func aTextMessageEndingInsideAScalarIsInvalid() {
+        var a = MessageAssembler(maxMessageBytes: 64)
+        #expect(a.take(bytes: [0xE8, 0x90], final: true) == .invalidText)
+        #expect(a.take("ab", final: false) == .partial)
+        #expect(a.take(bytes: [0xE8], final: true) == .invalidText)
+        #expect(a.take("ok", final: true) == .completeInPiece(binary: false))
+    }
+
+    @Test func binaryMessagesAreNotCheckedAsUTF8() {
+        var a = MessageAssembler(maxMessageBytes: 64)
+        #expect(a.take(bytes: [0xFF, 0xFE], binary: true, final: false) == .partial)
+        #expect(a.take(bytes: [0xC0], final: true) == .complete(binary: true))
     }
 }

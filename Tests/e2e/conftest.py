@@ -68,14 +68,14 @@ def write_config(directory: Path, overrides: dict[str, dict[str, Any] | Any]) ->
 class Relay:
     """A running relay: its addresses, a token maker, and what it printed."""
 
-    def __init__(self, binary: str, config: Path, directory: Path) -> None:
+    def __init__(self, binary: str, config: Path, directory: Path, serve_args: tuple[str, ...] = ()) -> None:
         self.binary = binary
         self.config = config
         self.directory = directory
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
         self.process = subprocess.Popen(
-            [binary, "serve", "--config", str(config)],
+            [binary, "serve", "--config", str(config), *serve_args],
             cwd=REPO,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -155,16 +155,17 @@ class Relay:
 
 @pytest.fixture
 def relay_factory(tmp_path: Path) -> Iterator[Callable[..., Relay]]:
-    """Starts relays with configuration overrides, e.g. start(queue={"maxWaitSeconds": 2})."""
+    """Starts relays with configuration overrides, e.g. start(queue={"maxWaitSeconds": 2}), and
+    extra `windowrelay serve` options, e.g. start(serve_args=("--conformance-echo",))."""
     binary = relay_binary()
     if binary is None:
         pytest.skip("WINDOWRELAY_BIN is not an executable (run make test)")
     relays: list[Relay] = []
 
-    def start(**overrides: Any) -> Relay:
+    def start(*, serve_args: tuple[str, ...] = (), **overrides: Any) -> Relay:
         directory = tmp_path / f"relay{len(relays)}"
         directory.mkdir()
-        relay = Relay(binary, write_config(directory, overrides), directory)
+        relay = Relay(binary, write_config(directory, overrides), directory, serve_args)
         relays.append(relay)
         return relay
 

@@ -22,7 +22,10 @@ public final class RelayServer: Sendable {
     private let relay: UncheckedRelay
     private let port = Mutex<Int?>(nil)
 
-    public init(configuration: RelayConfiguration, logger: Logger) throws(RelayStartupError) {
+    /// - Parameter conformanceEcho: opens the test-only echo route on `/v1/echo` (`Relay+Echo.swift`).
+    public init(
+        configuration: RelayConfiguration, logger: Logger, conformanceEcho: Bool = false
+    ) throws(RelayStartupError) {
         self.configuration = configuration
         self.logger = logger
         let secret: [UInt8]
@@ -53,7 +56,8 @@ public final class RelayServer: Sendable {
                 host: configuration.listen.host, port: configuration.listen.port,
                 tlsCertificatePath: configuration.tls.cert, tlsKeyPath: configuration.tls.key,
                 tlsClientCAPath: configuration.tls.clientCA, maxHTTPHeaderBytes: configuration.limits.maxHTTPHeaderBytes,
-                idlePingSeconds: idle * 2, idleHangupSeconds: idle * 4),
+                idlePingSeconds: idle * 2, idleHangupSeconds: idle * 4,
+                additionalWebSocketPaths: conformanceEcho ? [ConformanceEcho.path] : []),
             limits: limits, tickMillis: 100, logger: logger)
         var book = SessionBook(
             catalog: catalog,
@@ -85,7 +89,12 @@ public final class RelayServer: Sendable {
             messagesPerSecond: configuration.limits.messagesPerSecond,
             bytesPerSecond: configuration.limits.bytesPerSecond,
             maxConnectionsPerAddress: configuration.limits.maxConnectionsPerIP,
-            windowCertificates: configuration.tls.clientCA != nil)
+            windowCertificates: configuration.tls.clientCA != nil,
+            conformanceEcho: conformanceEcho)
+        if conformanceEcho {
+            logger.warning(
+                "test-only echo route is on: \(ConformanceEcho.path) echoes every message (--conformance-echo)")
+        }
         recorder = TrackRecorder(dataDirectory: configuration.storage.dataDir, logger: logger)
         relay = UncheckedRelay(
             Relay(

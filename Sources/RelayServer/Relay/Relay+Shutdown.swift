@@ -6,12 +6,13 @@ extension Relay {
     func beginShutdown(drained: @escaping () -> Void) {
         accepting = false
         for peer in peers.values { peer.connection.close(code: 1001, reason: "server shutting down") }
+        for connection in echoConnections.values { connection.close(code: 1001, reason: "server shutting down") }
         shutdownDrained = drained
         checkDrained()
     }
 
     func checkDrained() {
-        guard !accepting, peers.isEmpty, let drained = shutdownDrained else { return }
+        guard !accepting, peers.isEmpty, echoConnections.isEmpty, let drained = shutdownDrained else { return }
         shutdownDrained = nil
         drained()
     }

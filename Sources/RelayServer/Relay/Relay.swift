@@ -29,6 +29,8 @@ final class Relay: TransportHandler {
     var peersBySub: [String: Peer] = [:]
     /// Open WebSocket connections per peer address, for `limits.maxConnectionsPerIP`.
     var connectionsByAddress: [String: Int] = [:]
+    /// Connections on the test-only echo route (`Relay+Echo.swift`), which have no `Peer`.
+    var echoConnections: [UInt64: WebSocketConnection] = [:]
     var queueWatchers: [String: Set<UInt64>] = [:]
     var lastBookTick: Int64 = 0
     var lastHeartbeat: Int64 = 0
@@ -79,6 +81,7 @@ final class Relay: TransportHandler {
     // MARK: TransportHandler
 
     func webSocketOpened(_ connection: WebSocketConnection, tag: UInt64) {
+        if openEcho(connection) { return }
         let peer = Peer(connection: connection, helloDeadline: loop.nowMillis + Int64(settings.helloTimeoutSeconds) * 1000)
         peers[connection.id] = peer
         connection.context = peer
@@ -102,6 +105,7 @@ final class Relay: TransportHandler {
     }
 
     func webSocketClosed(_ connection: WebSocketConnection) {
+        if closeEcho(connection) { return }
         guard let peer = peers.removeValue(forKey: connection.id) else { return }
         connection.context = nil
         pacedPeers.remove(peer.id)
@@ -126,12 +130,14 @@ final class Relay: TransportHandler {
     }
 
     func webSocketMessageTooLarge(_ connection: WebSocketConnection) {
+        if echoTooLarge(connection) { return }
         guard let peer = peers[connection.id] else { return }
         peer.sendError(
             Refusal(.tooLarge, "message larger than limits.maxMessageBytes (\(settings.maxMessageBytes) bytes)"), id: nil)
     }
 
     func webSocket(_ connection: WebSocketConnection, received message: UnsafeRawBufferPointer, binary: Bool) {
+        if echo(connection, message: message, binary: binary) { return }
         guard let peer = peers[connection.id], connection.isOpen else { return }
         if binary, let identity = peer.identity, message.first == BinaryFrame.Kind.documentChunk.rawValue {
             // Upload chunks are paced by flow control, not refused: a dropped chunk would break the offsets.
@@ -353,6 +359,8 @@ struct RelaySettings: Sendable {
     var maxConnectionsPerAddress: Int
     /// `tls.clientCA` is set: a token that names a `window` needs that window's client certificate.
     var windowCertificates = false
+    /// Whether the test-only echo route is on (`windowrelay serve --conformance-echo`).
+    var conformanceEcho = false
 }
 
 /// The version the server reports.
