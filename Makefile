@@ -29,7 +29,7 @@ DEB_PACKAGES := libwebsockets-dev libopus-dev libssl-dev libsqlite3-dev pkg-conf
 # sudo only when not root (CI and the development machines run as root).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps venv build run test certs lint clean
+.PHONY: help deps venv build run test certs lint clean fuzz soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-7s %s\n", $$1, $$2 }'
@@ -74,6 +74,30 @@ test: deps venv build lint ## swift test, then the e2e tests (pytest) against th
 		grep -E '✘|recorded an issue|error:|Fatal error|FAILED|ERROR' test-results/swift.log test-results/e2e.log | head -60; \
 	fi; \
 	exit $$status
+
+# libFuzzer on the parsers (Fuzz/, a package of its own): FUZZ_SECONDS each. New inputs go to
+# Fuzz/corpus/NAME, crashes to Fuzz/crashes/ (a crash found becomes a regression test).
+FUZZ_SECONDS ?= 60
+FUZZERS := FuzzBinaryFrame FuzzJSONRequest FuzzToken FuzzOggWriter FuzzConfig
+fuzz: deps ## run each libFuzzer target for FUZZ_SECONDS (default 60)
+	swift build --package-path Fuzz -c debug -Xswiftc -sanitize=fuzzer,address
+	@mkdir -p Fuzz/crashes; status=0; \
+	for fuzzer in $(FUZZERS); do \
+		mkdir -p Fuzz/corpus/$$fuzzer; \
+		echo "== $$fuzzer ($(FUZZ_SECONDS) s)"; \
+		Fuzz/.build/debug/$$fuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=Fuzz/crashes/$$fuzzer- Fuzz/corpus/$$fuzzer Fuzz/seeds/$$fuzzer \
+			> Fuzz/crashes/$$fuzzer.log 2>&1 || { status=1; echo "$$fuzzer FAILED: see Fuzz/crashes/$$fuzzer.log"; }; \
+		grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+.*DONE' Fuzz/crashes/$$fuzzer.log; \
+	done; exit $$status
+
+# A bounded soak (SOAK_MINUTES, 300 sessions of audio plus uploads) of a release build; RSS must
+# stay flat after the warm-up. Results in bench-out/soak.json; docs/reliability.md has the latest.
+SOAK_MINUTES ?= 10
+soak: deps venv ## 300 sessions with audio and uploads for SOAK_MINUTES (default 10); RSS must stay flat
+	swift build -c release --scratch-path .build-release --product windowrelay
+	ulimit -n 65536 && $(VENV)/bin/python scripts/soak.py --bin .build-release/release/windowrelay \
+		--minutes $(SOAK_MINUTES)
 
 certs: ## development CA and server certificate (localhost, 127.0.0.1) in certs/; kept while valid
 	@if [ -f certs/dev-server.key ] && [ -f certs/dev-ca.key ] \

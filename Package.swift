@@ -15,6 +15,10 @@ let package = Package(
     products: [
         .executable(name: "windowrelay", targets: ["windowrelay"]),
         .library(name: "RelayClient", targets: ["RelayClient"]),
+        // For the fuzzers in Fuzz/ (a package of its own: `make fuzz`).
+        .library(name: "RelayCore", targets: ["RelayCore"]),
+        .library(name: "RelayMedia", targets: ["RelayMedia"]),
+        .library(name: "RelayServer", targets: ["RelayServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
