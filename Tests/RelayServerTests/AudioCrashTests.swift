@@ -67,6 +67,20 @@ struct AudioPolicingTests {
         #expect(reply["type"] == "ok")
     }
 
+    @Test func aFloodOfUnreadableFramesIsPolicedTheSameWay() async throws {
+        let relay = try TestRelay()
+        let s = try await ActiveSession.open(relay)
+        // An unknown kind and an audio header cut short: told once, then 4400 at the 51st in a second.
+        s.clerk.send(binary: [0x7F, 1, 2, 3])
+        let told = try await s.clerk.nextJSON()
+        #expect(told["code"] == "bad_request")
+        #expect(told["message"]?.stringValue?.hasPrefix("binary frame refused") == true)
+        for _ in 0..<80 { s.clerk.send(binary: [0x01, 0x00]) }
+        #expect(try await s.clerk.closeCode() == 4400)
+        let reply = try await s.approver.request(["type": "chat.send", "id": "c", "sessionId": .string(s.sessionId), "text": "ok?"])
+        #expect(reply["type"] == "ok")
+    }
+
     @Test func signalGoesToOneParticipantOnlyAndNotToStrangers() async throws {
         let relay = try TestRelay()
         let s = try await ActiveSession.open(relay)

@@ -88,12 +88,12 @@ extension Relay {
         guard let track = tracks.track(owner: identity.sub, number: header.track),
             let live = liveTracks[TrackRecorder.Key(sessionId: track.sessionId, track: header.track)]
         else {
-            invalidMedia(peer, reason: "track \(header.track) is not an open track of yours")
+            invalidMedia(peer, "audio frame dropped: track \(header.track) is not an open track of yours")
             return
         }
         let packet = UnsafeRawBufferPointer(rebasing: bytes[payload])
         guard OpusPacket.validate(packet) != nil else {
-            invalidMedia(peer, reason: "not a valid Opus packet")
+            invalidMedia(peer, "audio frame dropped: not a valid Opus packet")
             return
         }
         metrics.audioPackets(.received, 1)
@@ -113,7 +113,9 @@ extension Relay {
         if recordingEnabled { recorder.packet(live.key, payload: Array(packet), timestamp: header.timestamp) }
     }
 
-    private func invalidMedia(_ peer: Peer, reason: String) {
+    /// Polices invalid binary frames per connection: the first in a one-second window is told
+    /// (`bad_request` with `message`, no `id`), the others are not; too many closes it with 4400.
+    func invalidMedia(_ peer: Peer, _ message: String) {
         metrics.audioPackets(.invalid, 1)
         let now = loop.nowMillis
         if now - peer.invalidMediaWindowStart >= 1000 {
@@ -122,7 +124,7 @@ extension Relay {
         }
         peer.invalidMediaCount += 1
         if peer.invalidMediaCount == 1 {
-            peer.sendError(Refusal(.badRequest, "audio frame dropped: \(reason)"), id: nil)
+            peer.sendError(Refusal(.badRequest, message), id: nil)
         } else if peer.invalidMediaCount > Self.invalidMediaPerSecond {
             peer.connection.close(code: 4400, reason: "too many invalid media frames")
         }

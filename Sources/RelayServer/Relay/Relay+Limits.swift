@@ -45,16 +45,14 @@ extension Relay {
                 guard case .audio(let header, let payload) = try BinaryFrame.parse(bytes) else { return }
                 audioFrame(peer, identity: identity, bytes: bytes, header: header, payload: payload)
             } catch {
-                metrics.audioPackets(.invalid, 1)
-                peer.sendError(Refusal(.badRequest, "audio frame refused: \(error)"), id: nil)
+                invalidMedia(peer, "binary frame refused: \(error)")
             }
         case .video?:
             metrics.requestErrors(.unsupportedType)
             peer.sendError(Refusal(.unsupportedType, "binary video frames are not supported; use signal (WebRTC)"), id: nil)
         case nil:
-            metrics.requestErrors(.badRequest)
             let problem = bytes.isEmpty ? BinaryFrameError.empty : .unknownKind(bytes[0])
-            peer.sendError(Refusal(.badRequest, problem.description), id: nil)
+            invalidMedia(peer, "binary frame refused: \(problem)")
         }
     }
 }
