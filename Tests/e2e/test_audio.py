@@ -25,6 +25,18 @@ def audio_frame(track: int, seq: int, timestamp: int, packet: bytes) -> bytes:
     return struct.pack(">BHHI", 0x01, track, seq & 0xFFFF, timestamp & 0xFFFFFFFF) + packet
 
 
+def relay_frames(sender: Peer, receiver: Peer, frames: list[bytes]) -> list[bytes]:
+    """Sends `frames` from `sender`; returns the first as many binary messages `receiver` gets."""
+    for frame in frames:
+        sender.ws.send(frame)
+    received: list[bytes] = []
+    while len(received) < len(frames):
+        message = receiver.ws.recv(timeout=10)
+        if isinstance(message, bytes):
+            received.append(message)
+    return received
+
+
 def active_session(relay: Relay, **peer_args) -> tuple[Peer, Peer, str]:
     clerk = Peer(relay.url, relay.token("e2e-audio-clerk", "clerk", unit=LOCAL))
     approver = Peer(relay.url, relay.token("e2e-audio-approver", "approver", unit=REMOTE), **peer_args)
@@ -41,14 +53,7 @@ def test_frames_reach_the_other_side_unchanged(relay: Relay) -> None:
     assert track == 1
     assert approver.wait_for("track.added", sessionId=sid)["participant"]["id"] == "e2e-audio-clerk"
     sent = [audio_frame(track, i, i * 960, opus_packet(60 + i % 60)) for i in range(100)]
-    for frame in sent:
-        clerk.ws.send(frame)
-    received = []
-    while len(received) < len(sent):
-        message = approver.ws.recv(timeout=10)
-        if isinstance(message, bytes):
-            received.append(message)
-    assert received == sent
+    assert relay_frames(clerk, approver, sent) == sent
 
 
 @needs_relay

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import Relay, needs_relay
-from test_audio import audio_frame, opus_packet
+from test_audio import audio_frame, opus_packet, relay_frames
 from wire import Peer
 
 LOCAL, REMOTE, SERVICE = "qd-xihaian", "cd-gaoxin", "social-insurance-transfer"
@@ -79,14 +79,7 @@ def test_a_full_disk_refuses_writes_keeps_audio_and_recovers(
 
     # Audio is not stored on the way: it keeps flowing while the disk is full.
     sent = [audio_frame(track, i, i * 960, opus_packet(80)) for i in range(50)]
-    for frame in sent:
-        clerk.ws.send(frame)
-    received = []
-    while len(received) < len(sent):
-        message = approver.ws.recv(timeout=10)
-        if isinstance(message, bytes):
-            received.append(message)
-    assert received == sent
+    assert relay_frames(clerk, approver, sent) == sent
 
     # Space returns: the waiting request completes, new ones succeed, and the relay is ready again.
     os.remove(filler)

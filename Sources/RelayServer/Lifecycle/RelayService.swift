@@ -15,11 +15,14 @@ public struct RelayService: Service {
 
     public func run() async throws {
         let port = try server.start()
+        // SIGHUP is trapped before "listening" is printed: a supervisor that reloads right after
+        // start must not hit the default action (terminate).
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let host = server.configuration.listen.host
         onListening("\(server.configuration.scheme)://\(host):\(port)")
         let server = self.server
         let reloads = Task {
-            for await _ in await UnixSignalsSequence(trapping: .sighup) { server.reloadCertificate() }
+            for await _ in hangups { server.reloadCertificate() }
         }
         try? await gracefulShutdown()
         reloads.cancel()
