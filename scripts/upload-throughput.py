@@ -33,17 +33,37 @@ from wire import Peer  # noqa: E402
 CHUNK = 262_144
 
 
+def bench_audio_command(binary: str, relay: Relay, config: Path, sessions: int, seconds: int) -> list[str]:
+    return [binary, "bench", "audio", "--config", str(config), "--port", str(relay.port),
+            "--server-pid", str(relay.process.pid), "--sessions", str(sessions), "--duration", str(seconds)]
+
+
+def latency_lines(output: str) -> str:
+    return "\n".join(line for line in output.splitlines() if "latency" in line or "lost" in line or "delivered" in line)
+
+
+def bench_audio(binary: str, relay: Relay, config: Path, sessions: int, seconds: int) -> str:
+    result = subprocess.run(bench_audio_command(binary, relay, config, sessions, seconds), cwd=REPO,
+                            capture_output=True, text=True, timeout=120, check=False)
+    return latency_lines(result.stdout + result.stderr)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", required=True, help="the windowrelay executable")
     parser.add_argument("--mib", type=int, default=100, help="file size in MiB (default 100)")
     parser.add_argument("--paced", action="store_true", help="keep limits.bytesPerSecond at its default")
+    parser.add_argument("--audio-sessions", type=int, default=0,
+                        help="also run `windowrelay bench audio` with this many sessions on the same relay, "
+                             "alone first and then while the upload runs, and print both latency reports")
     args = parser.parse_args()
     size = args.mib << 20
 
     with tempfile.TemporaryDirectory(prefix="windowrelay-throughput-") as tmp:
         directory = Path(tmp)
-        limits = {} if args.paced else {"bytesPerSecond": "4GiB"}
+        limits = {"maxUploadBytesPerSession": f"{args.mib + 1}MiB"}
+        if not args.paced:
+            limits["bytesPerSecond"] = "4GiB"
         config = write_config(directory, {"docs": {"maxBytes": f"{args.mib + 1}MiB"},
                                           "limits": limits, "log": {"level": "warning"}})
         path = directory / "upload.pdf"
@@ -64,6 +84,14 @@ def main() -> int:
             approver = Peer(relay.url, relay.token("bench-approver", "approver", unit="cd-gaoxin"))
             approver.ok({"type": "session.accept", "sessionId": sid})
 
+            audio = None
+            if args.audio_sessions:
+                alone = bench_audio(args.bin, relay, config, args.audio_sessions, seconds=6)
+                print("audio alone:\n" + alone)
+                audio = subprocess.Popen(bench_audio_command(args.bin, relay, config, args.audio_sessions, 6),
+                                         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                time.sleep(2.5)  # set-up and the first second of audio before the upload starts
+
             start = time.perf_counter()
             upload = clerk.ok({"type": "doc.offer", "sessionId": sid, "name": "bench.pdf", "mime": "application/pdf",
                                "size": size, "sha256": digest})["upload"]
@@ -73,6 +101,9 @@ def main() -> int:
             available = clerk.wait_for("doc.available", timeout=600)
             elapsed = time.perf_counter() - start
             assert available["document"]["sha256"] == digest
+            if audio is not None:
+                output, _ = audio.communicate(timeout=120)
+                print("audio during the upload:\n" + latency_lines(output))
             clerk.close()
             approver.close()
         finally:
