@@ -118,6 +118,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         condition.lock()
         finished = true
+        // The thread's closure holds this object: let go of the thread so that neither keeps the other.
+        thread = nil
         condition.broadcast()
         condition.unlock()
     }

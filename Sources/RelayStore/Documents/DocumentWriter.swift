@@ -142,6 +142,8 @@ final class DocumentWriter: @unchecked Sendable {
         open.removeAll()
         condition.lock()
         finished = true
+        // The thread's closure holds this object: let go of the thread so that neither keeps the other.
+        thread = nil
         condition.broadcast()
         condition.unlock()
     }

@@ -168,6 +168,8 @@ public final class TrackRecorder: @unchecked Sendable {
         for key in Array(open.keys) { _ = finish(key) }
         condition.lock()
         finished = true
+        // The thread's closure holds this object: let go of the thread so that neither keeps the other.
+        thread = nil
         condition.broadcast()
         condition.unlock()
     }
