@@ -5,6 +5,7 @@
 #   make run     build and serve config/relay.yaml (plain ws:// on port 8443)
 #   make test    swift test, then the Python end-to-end tests against the built binary
 #   make certs   development CA and server certificate in certs/ (for tests only)
+#   make bench   release build, then WindowRelay beside the C reference relays (docs/benchmarks.md)
 #
 # Pass SWIFT_FLAGS to use another build folder, e.g. make build SWIFT_FLAGS="--scratch-path .build-me".
 
@@ -29,7 +30,7 @@ DEB_PACKAGES := libwebsockets-dev libopus-dev libssl-dev libsqlite3-dev pkg-conf
 # sudo only when not root (CI and the development machines run as root).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps venv build run test certs lint clean
+.PHONY: help deps venv build run test certs lint clean bench bench-extra bench-report release
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-7s %s\n", $$1, $$2 }'
@@ -83,6 +84,28 @@ certs: ## development CA and server certificate (localhost, 127.0.0.1) in certs/
 	else \
 		scripts/make-dev-certs.sh certs; \
 	fi
+
+# Benchmarks (docs/benchmarks.md): a release build in its own folder, the plain C reference relay,
+# and scripts/bench.py, which pins every server to CPU 0 and the generator to CPU 1 and waits for
+# builds to finish before each run. Results in bench-out/ (not committed).
+BENCH_SCRATCH ?= .build-bench
+BENCH_OUT := bench-out
+C_RELAY := $(BENCH_OUT)/bin/c-relay
+
+release: deps
+	swift build -c release --scratch-path $(BENCH_SCRATCH) --product windowrelay
+
+$(C_RELAY): bench/c-relay/c-relay.c | deps
+	@mkdir -p $(dir $@)
+	cc -O2 -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets)
+
+bench: release $(C_RELAY) ## audio through WindowRelay, the C relay and lws-mirror (~6 min); bench-out/
+	ulimit -n 20000; $(PYTHON) scripts/bench.py run --fresh --bin $(BENCH_SCRATCH)/release/windowrelay --c-relay $(C_RELAY)
+	$(PYTHON) scripts/bench-report.py $(BENCH_OUT)/results.json --svg docs/benchmarks.svg --table $(BENCH_OUT)/table.md
+
+bench-extra: release ## idle memory at 5,000 connections, start-up time empty and with 10,000 sessions
+	ulimit -n 20000; $(PYTHON) scripts/bench.py extra --bin $(BENCH_SCRATCH)/release/windowrelay
+	$(PYTHON) scripts/bench-report.py $(BENCH_OUT)/results.json --svg docs/benchmarks.svg --table $(BENCH_OUT)/table.md
 
 lint: ## swift format lint (warnings only; skipped when swift format is not available)
 	@if [ ! -f .swift-format ]; then \
