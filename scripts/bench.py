@@ -188,7 +188,7 @@ def others(before, after, ours, seconds):
 
 
 def bench_audio(target, args, state, label, extra, attempts=3):
-    """One run; repeated (up to `attempts` in all) when other processes took over 10 % of a core."""
+    """One run; repeated (up to `attempts` in all) when other processes took over 3 % of a core."""
     for attempt in range(1, attempts + 1):
         quiet = wait_quiet(state)
         server = start_server(target, args)
@@ -208,7 +208,7 @@ def bench_audio(target, args, state, label, extra, attempts=3):
             state["conditions"][label] = quiet
         finally:
             server.stop()
-        if share <= 0.10:
+        if share <= 0.03:
             return
         log(f"{label}: other processes used {100 * share:.0f} % of a core during the run ({', '.join(top)})"
             + ("; again" if attempt < attempts else "; kept"))
