@@ -12,8 +12,15 @@ import json
 import math
 import sys
 
-TARGETS = {"windowrelay": "WindowRelay", "c-relay": "C relay", "lws-mirror": "lws-mirror"}
-COLOURS = {"windowrelay": "#c0392b", "c-relay": "#2471a3", "lws-mirror": "#7d8c2f"}
+TARGETS = {"windowrelay": "WindowRelay", "windowrelay-norec": "WindowRelay, recording off", "c-relay": "C relay",
+           "lws-mirror": "lws-mirror"}
+COLOURS = {"windowrelay": "#c0392b", "windowrelay-norec": "#e59866", "c-relay": "#2471a3", "lws-mirror": "#7d8c2f"}
+
+
+def series(r):
+    """The server as run: the label's first part (windowrelay-norec is WindowRelay, recording off)."""
+    label = r["run"].get("label") or r["run"]["target"]
+    return label.split("/", 1)[0]
 
 
 def duration(ns):
@@ -51,7 +58,7 @@ def row(r):
     lost = r["lost"]
     lost_cell = "0" if lost == 0 else f"{lost:,} ({100 * lost / max(1, r['expected']):.1f} %)"
     return [
-        TARGETS.get(run["target"], run["target"]), shape, f"{conns:,}",
+        TARGETS.get(series(r), series(r)), shape, f"{conns:,}",
         f"{r['deliveriesPerSecond']:,.0f}", f"{100 * server.get('cpuShare', 0):.0f} %",
         f"{server.get('microsPerDelivery', 0):.1f}",
         duration(lat["p50"]), duration(lat["p99"]), duration(lat["p999"]), duration(lat["max"]), lost_cell,
@@ -149,7 +156,7 @@ def svg(results, width=720, height=420):
                f'added latency (log)</text>')
     legend = 0
     for target in TARGETS:
-        points = sorted((r for r in paced if r["run"]["target"] == target), key=lambda r: r["deliveriesPerSecond"])
+        points = sorted((r for r in paced if series(r) == target), key=lambda r: r["deliveriesPerSecond"])
         if not points:
             continue
         for key, dash in (("p50", ""), ("p99", ' stroke-dasharray="5 3"')):
