@@ -38,7 +38,15 @@ def duration(ns):
 
 
 def audio_runs(results):
-    return [r for r in results["runs"] if "latencyNanos" in r]
+    """The audio runs, by server (in TARGETS order), paced by size, then the flood."""
+    order = list(TARGETS)
+
+    def key(r):
+        name = series(r)
+        return (order.index(name) if name in order else len(order), r["run"]["pace"] == "flood",
+                r["run"]["sessions"])
+
+    return sorted((r for r in results["runs"] if "latencyNanos" in r), key=key)
 
 
 def by_label(results):
@@ -63,7 +71,8 @@ def row(r):
         f"{server.get('microsPerDelivery', 0):.1f}",
         duration(lat["p50"]), duration(lat["p99"]), duration(lat["p999"]), duration(lat["max"]), lost_cell,
         f"{rss_after / 1048576:.1f} MiB ({per_conn:.0f} KiB)",
-        f"{100 * r.get('generatorCPUSeconds', 0) / seconds:.0f} %",
+        f"{100 * r.get('generatorCPUSeconds', 0) / seconds:.0f} %"
+        + (f" ({r['lateSends']:,} sends ≥ 5 ms late)" if r.get("lateSends") else ""),
     ]
 
 

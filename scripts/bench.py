@@ -235,7 +235,8 @@ def standard(args, state):
                     ("flood", ["--sessions", "3", "--flood", "--in-flight", "4"])]
         else:
             runs = [(f"paced-{n}", ["--sessions", str(n)]) for n in args.sessions]
-            runs.append(("flood", ["--sessions", "100", "--flood", "--in-flight", "4"]))
+            if not args.no_flood:
+                runs.append(("flood", ["--sessions", "100", "--flood", "--in-flight", "4"]))
         for name, extra in runs:
             bench_audio(target, args, state, f"{target}/{name}", extra + ["--duration", d])
 
@@ -331,6 +332,7 @@ def main():
     p.add_argument("--sessions", type=int, nargs="+", default=[100, 250, 500])
     p.add_argument("--targets", nargs="+", default=["windowrelay", "c-relay", "lws-mirror"],
                    help="windowrelay, windowrelay-norec (recording off), c-relay, lws-mirror")
+    p.add_argument("--no-flood", action="store_true", help="paced runs only")
     p.add_argument("--idle", type=int, default=5000)
     p.add_argument("--stored", type=int, default=10000)
     p.add_argument("--fresh", action="store_true", help="start a new results.jsonl")
