@@ -330,7 +330,7 @@ def main():
     p.add_argument("--out", default="bench-out")
     p.add_argument("--duration", type=float, default=15)
     p.add_argument("--sessions", type=int, nargs="+", default=[100, 250, 500])
-    p.add_argument("--targets", nargs="+", default=["windowrelay", "c-relay", "lws-mirror"],
+    p.add_argument("--targets", nargs="+", default=["windowrelay", "windowrelay-norec", "c-relay", "lws-mirror"],
                    help="windowrelay, windowrelay-norec (recording off), c-relay, lws-mirror")
     p.add_argument("--no-flood", action="store_true", help="paced runs only")
     p.add_argument("--idle", type=int, default=5000)
