@@ -5,6 +5,7 @@
 #   make run     build and serve config/relay.yaml (plain ws:// on port 8443)
 #   make test    swift test, then the Python end-to-end tests against the built binary
 #   make certs   development CA and server certificate in certs/ (for tests only)
+#   make bench   release build, then WindowRelay beside the C reference relays (docs/benchmarks.md)
 #
 # Pass SWIFT_FLAGS to use another build folder, e.g. make build SWIFT_FLAGS="--scratch-path .build-me".
 
@@ -29,10 +30,10 @@ DEB_PACKAGES := libwebsockets-dev libopus-dev libssl-dev libsqlite3-dev pkg-conf
 # sudo only when not root (CI and the development machines run as root).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps venv build run test certs lint clean fuzz soak
+.PHONY: help deps venv build run test certs lint clean fuzz soak bench bench-extra bench-report release
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-7s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
 
 deps: ## install the missing Debian packages (apt-get update only when something is missing)
 	@missing=(); \
@@ -94,9 +95,8 @@ fuzz: deps ## run each libFuzzer target for FUZZ_SECONDS (default 60)
 # A bounded soak (SOAK_MINUTES, 300 sessions of audio plus uploads) of a release build; RSS must
 # stay flat after the warm-up. Results in bench-out/soak.json; docs/reliability.md has the latest.
 SOAK_MINUTES ?= 10
-soak: deps venv ## 300 sessions with audio and uploads for SOAK_MINUTES (default 10); RSS must stay flat
-	swift build -c release --scratch-path .build-release --product windowrelay
-	ulimit -n 65536 && $(VENV)/bin/python scripts/soak.py --bin .build-release/release/windowrelay \
+soak: release venv ## 300 sessions with audio and uploads for SOAK_MINUTES (default 10); RSS must stay flat
+	ulimit -n 65536 && $(VENV)/bin/python scripts/soak.py --bin $(BENCH_SCRATCH)/release/windowrelay \
 		--minutes $(SOAK_MINUTES)
 
 certs: ## development CA and server certificate (localhost, 127.0.0.1) in certs/; kept while valid
@@ -107,6 +107,28 @@ certs: ## development CA and server certificate (localhost, 127.0.0.1) in certs/
 	else \
 		scripts/make-dev-certs.sh certs; \
 	fi
+
+# Benchmarks (docs/benchmarks.md): a release build in its own folder, the plain C reference relay,
+# and scripts/bench.py, which pins every server to CPU 0 and the generator to CPU 1 and waits for
+# builds to finish before each run. Results in bench-out/ (not committed).
+BENCH_SCRATCH ?= .build-bench
+BENCH_OUT := bench-out
+C_RELAY := $(BENCH_OUT)/bin/c-relay
+
+release: deps
+	swift build -c release --scratch-path $(BENCH_SCRATCH) --product windowrelay
+
+$(C_RELAY): bench/c-relay/c-relay.c | deps
+	@mkdir -p $(dir $@)
+	cc -O2 -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets)
+
+bench: release $(C_RELAY) ## audio through WindowRelay (recording on, off), the C relay, lws-mirror (~6 min)
+	ulimit -n 20000; $(PYTHON) scripts/bench.py run --fresh --bin $(BENCH_SCRATCH)/release/windowrelay --c-relay $(C_RELAY)
+	$(PYTHON) scripts/bench-report.py $(BENCH_OUT)/results.json --svg docs/benchmarks.svg --table $(BENCH_OUT)/table.md
+
+bench-extra: release ## idle memory at 5,000 connections, start-up time empty and with 10,000 sessions
+	ulimit -n 20000; $(PYTHON) scripts/bench.py extra --bin $(BENCH_SCRATCH)/release/windowrelay
+	$(PYTHON) scripts/bench-report.py $(BENCH_OUT)/results.json --svg docs/benchmarks.svg --table $(BENCH_OUT)/table.md
 
 lint: ## swift format lint (warnings only; skipped when swift format is not available)
 	@if [ ! -f .swift-format ]; then \

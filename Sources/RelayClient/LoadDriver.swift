@@ -32,6 +32,12 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
 
     private var setups: [LoadSessionSetup]
     private var parties: [LoadParty]
+    /// Direct targets (no protocol set-up): connections open per session.
+    private var opened: [Int]
+    /// Each packet's deliveries (`plan.receiversPerPacket`).
+    private let receivers: Int
+    /// Mirror target: the base64 of each packet, encoded once.
+    private let textPayloads: [[UInt8]]
     private var nextSetup = 0
     private var ready = 0
     private var open = 0
@@ -66,7 +72,15 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
         parties = (0..<plan.sessions * plan.parties).map { i in
             LoadParty(session: i / plan.parties, role: LoadRole(rawValue: i % plan.parties)!, speaker: i)
         }
-        tally.receiversPerPacket = plan.parties - 1
+        opened = Array(repeating: 0, count: plan.sessions)
+        receivers = plan.receiversPerPacket
+        textPayloads = plan.target == .lwsMirror ? plan.packets.map(MirrorAudioText.base64) : []
+        // Without the relay handing out track numbers, a party's number (unique in this driver,
+        // hence in its room) is its track.
+        if plan.target != .windowrelay {
+            for (i, party) in parties.enumerated() { party.track = UInt16(truncatingIfNeeded: i) }
+        }
+        tally.receiversPerPacket = receivers
     }
 
     private var speakers: Int { parties.count }
@@ -84,7 +98,36 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
     private func startNextSetup() {
         let session = nextSetup
         nextSetup += 1
+        guard plan.target == .windowrelay else {
+            let endpoint = plan.target.endpoint(session: firstSession + session, base: plan.endpoint)
+            for party in 0..<plan.parties {
+                loop.connect(to: endpoint, tag: UInt64(session * plan.parties + party + 1))
+            }
+            return
+        }
         feed(session, .start)
+    }
+
+    /// Direct targets: a session is ready once every party is connected.
+    private func directOpened(_ session: Int) {
+        opened[session] += 1
+        guard opened[session] == plan.parties else { return }
+        sessionReady()
+    }
+
+    private func sessionReady() {
+        ready += 1
+        if nextSetup < plan.sessions { startNextSetup() }
+        if ready == plan.sessions, case .settingUp(_, let done) = phase {
+            phase = .ready
+            done.resume(returning: .success(open))
+        }
+    }
+
+    private func failSetUp(session: Int, reason: String) {
+        guard case .settingUp(_, let done) = phase else { return }
+        phase = .ready
+        done.resume(returning: .failure(.setupFailed(session: firstSession + session, reason: reason)))
     }
 
     private func feed(_ session: Int, _ input: LoadSessionSetup.Input) {
@@ -107,16 +150,9 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
             send(message, to: party(session, role))
         case .ready(_, let tracks):
             for (i, track) in tracks.enumerated() { parties[session * plan.parties + i].track = track }
-            ready += 1
-            if nextSetup < plan.sessions { startNextSetup() }
-            if ready == plan.sessions, case .settingUp(_, let done) = phase {
-                phase = .ready
-                done.resume(returning: .success(open))
-            }
+            sessionReady()
         case .fail(let reason):
-            guard case .settingUp(_, let done) = phase else { return }
-            phase = .ready
-            done.resume(returning: .failure(.setupFailed(session: firstSession + session, reason: reason)))
+            failSetUp(session: session, reason: reason)
         }
     }
 
@@ -132,7 +168,7 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
             return
         }
         // Each run counts afresh (sequence numbers go on where the last run left them).
-        tally = LoadTally(receiversPerPacket: plan.parties - 1)
+        tally = LoadTally(receiversPerPacket: receivers)
         sentSlots = 0
         for speaker in parties { speaker.outstanding = 0 }
         runStart = monotonicNanos()
@@ -176,36 +212,44 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
         let packet = plan.packets[(speaker.speaker &* 7 &+ n) % plan.packets.count]
         let timestamp = UInt32(truncatingIfNeeded: n &* 960)
         let track = speaker.track
-        let frame = OutboundFrame(count: 9 + packet.count, binary: true) { out in
-            out[0] = 0x01
-            out.storeBytes(of: track.bigEndian, toByteOffset: 1, as: UInt16.self)
-            out.storeBytes(of: seq.bigEndian, toByteOffset: 3, as: UInt16.self)
-            out.storeBytes(of: timestamp.bigEndian, toByteOffset: 5, as: UInt32.self)
-            packet.withUnsafeBytes {
-                out.baseAddress!.advanced(by: 9).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
-            }
-        }
         let now = monotonicNanos()
         speaker.noteSent(seq: seq, at: now - runStart)
-        connection.send(frame, as: .message)
+        if plan.target == .lwsMirror {
+            let payload = textPayloads[(speaker.speaker &* 7 &+ n) % plan.packets.count]
+            let text = MirrorAudioText.encode(track: track, seq: seq, timestamp: timestamp, payload: payload)
+            connection.send(OutboundFrame(text, binary: false), as: .message)
+        } else {
+            connection.send(LoadFrame.binary(track: track, seq: seq, timestamp: timestamp, packet: packet), as: .message)
+        }
         speaker.sent += 1
-        speaker.outstanding += plan.parties - 1
+        speaker.outstanding += receivers
         tally.sent += 1
         lastSend = now
     }
 
-    private func delivered(to receiver: LoadParty, _ bytes: UnsafeRawBufferPointer) {
-        let now = monotonicNanos()
-        guard bytes.count > 9, bytes[0] == 0x01 else {
-            tally.unmatched += 1
-            return
+    /// Who sent `track` to `receiver`: a party of its session (its room with the mirror, itself
+    /// included), nil when none could have.
+    private func sender(of track: UInt16, to receiver: LoadParty) -> LoadParty? {
+        if plan.target == .windowrelay {
+            let base = receiver.session * plan.parties
+            for i in base..<base + plan.parties where parties[i].track == track && parties[i] !== receiver {
+                return parties[i]
+            }
+            return nil
         }
-        let track = UInt16(bytes[1]) << 8 | UInt16(bytes[2])
-        let seq = UInt16(bytes[3]) << 8 | UInt16(bytes[4])
-        let base = receiver.session * plan.parties
-        var sender: LoadParty?
-        for i in base..<base + plan.parties where parties[i].track == track { sender = parties[i] }
-        guard let sender, sender !== receiver, let sentAt = sender.sendTime(seq: seq) else {
+        guard Int(track) < parties.count else { return nil }
+        let sender = parties[Int(track)]
+        let room = { (party: LoadParty) in self.plan.target.room(ofSession: self.firstSession + party.session) }
+        guard room(sender) == room(receiver), sender !== receiver || plan.target.echoesToSender else { return nil }
+        return sender
+    }
+
+    private func delivered(to receiver: LoadParty, _ bytes: UnsafeRawBufferPointer, binary: Bool) {
+        let now = monotonicNanos()
+        guard let (track, seq) = LoadFrame.header(bytes, binary: binary, mirror: plan.target == .lwsMirror),
+            let sender = sender(of: track, to: receiver),
+            let sentAt = sender.sendTime(seq: seq)
+        else {
             tally.unmatched += 1
             return
         }
@@ -215,7 +259,7 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
         sender.outstanding -= 1
         sender.lastProgressNanos = now
         if case .running = phase, case .flood(let inFlight) = plan.pace,
-            sender.outstanding <= (inFlight - 1) * (plan.parties - 1)
+            sender.outstanding <= (inFlight - 1) * receivers
         {
             sendPacket(sender)
         }
@@ -292,20 +336,28 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
         party.connection = connection
         connection.context = party
         open += 1
-        feed(party.session, .opened(party.role))
+        if plan.target == .windowrelay {
+            feed(party.session, .opened(party.role))
+        } else if case .settingUp = phase {
+            directOpened(party.session)
+        }
     }
 
     func webSocketConnectFailed(tag: UInt64, reason: String) {
         guard tag >= 1, Int(tag) <= parties.count else { return }
         let party = parties[Int(tag) - 1]
+        guard plan.target == .windowrelay else {
+            failSetUp(session: party.session, reason: "\(party.role) cannot connect: \(reason)")
+            return
+        }
         feed(party.session, .failed(party.role, reason: "cannot connect: \(reason)"))
     }
 
     func webSocket(_ connection: WebSocketConnection, received message: UnsafeRawBufferPointer, binary: Bool) {
         guard let party = connection.context as? LoadParty else { return }
-        if binary {
+        if binary || plan.target != .windowrelay {
             switch phase {
-            case .running, .draining: delivered(to: party, message)
+            case .running, .draining: delivered(to: party, message, binary: binary)
             default: break
             }
             return
@@ -332,6 +384,10 @@ final class LoadDriver: TransportHandler, @unchecked Sendable {
         switch phase {
         case .settingUp:
             let code = connection.peerCloseCode.map { " with code \($0)" } ?? ""
+            guard plan.target == .windowrelay else {
+                failSetUp(session: party.session, reason: "\(party.role): connection closed\(code)")
+                return
+            }
             feed(
                 party.session,
                 .failed(party.role, reason: "connection closed\(code) \(connection.peerCloseReason ?? "")")

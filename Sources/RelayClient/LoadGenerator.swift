@@ -37,6 +37,7 @@ public final class LoadGenerator: Sendable {
     ) throws(LoadError) {
         try Self.check(plan)
         guard (1...plan.sessions).contains(loops) else { throw .badPlan("loops must be 1 to the number of sessions") }
+        if let problem = plan.target.check(sessions: plan.sessions, loops: loops) { throw .badPlan(problem) }
         // The client's queue holds only its own outgoing packets; a large bound never drops them.
         let limits = ConnectionLimits(maxMessageBytes: 1 << 20, sendQueueBytes: 64 << 20, mediaBudgetBytes: 64 << 20)
         let sum = progress.map { ProgressSum(shards: loops, report: $0) }
@@ -84,6 +85,9 @@ public final class LoadGenerator: Sendable {
         guard plan.parties == 2 || plan.parties == 3 else { throw .badPlan("parties must be 2 or 3") }
         guard !plan.packets.isEmpty, plan.packets.allSatisfy({ (1...1275).contains($0.count) }) else {
             throw .badPlan("packets must be 1 to 1275 bytes each, and at least one")
+        }
+        guard plan.target == .windowrelay || plan.sessions * plan.parties <= 1 << 16 else {
+            throw .badPlan("at most 65,536 parties: their numbers are the track numbers")
         }
         guard plan.seconds > 0, plan.drainSeconds >= 0, plan.setupConcurrency > 0 else {
             throw .badPlan("seconds, drain and set-up concurrency must be positive")

@@ -12,6 +12,8 @@ public struct LoadPlan: Sendable {
     }
 
     public var endpoint: ClientEndpoint
+    /// The server measured; anything but `windowrelay` skips the protocol set-up (see `LoadTarget`).
+    public var target: LoadTarget
     /// Concurrent sessions, each with `parties` participants who all speak.
     public var sessions: Int
     /// 2 (a clerk and an approver) or 3 (and an applicant with a session-scoped token).
@@ -45,9 +47,11 @@ public struct LoadPlan: Sendable {
         toUnit: String = "cd-gaoxin",
         runTag: String,
         setupConcurrency: Int = 50,
-        packets: [[UInt8]]
+        packets: [[UInt8]],
+        target: LoadTarget = .windowrelay
     ) {
         self.endpoint = endpoint
+        self.target = target
         self.sessions = sessions
         self.parties = parties
         self.pace = pace
@@ -60,6 +64,9 @@ public struct LoadPlan: Sendable {
         self.setupConcurrency = setupConcurrency
         self.packets = packets
     }
+
+    /// Deliveries each packet is owed (see `LoadTarget.receiversPerPacket`).
+    public var receiversPerPacket: Int { target.receiversPerPacket(sessions: sessions, parties: parties) }
 
     /// The identity of party `party` of session `session`.
     public func identity(session: Int, party: LoadRole, sessionId: String?) -> Identity {

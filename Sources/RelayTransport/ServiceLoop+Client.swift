@@ -9,13 +9,20 @@ public struct ClientEndpoint: Sendable, Hashable {
     public var tls: Bool
     /// Accept a self-signed server certificate and skip the host name check (development only).
     public var allowSelfSigned: Bool
+    /// The WebSocket subprotocol to ask for (`Sec-WebSocket-Protocol`), none when nil. Benchmarks
+    /// use it to reach reference servers such as libwebsockets-test-server's `lws-mirror-protocol`.
+    public var subprotocol: String?
 
-    public init(host: String, port: Int, path: String = "/v1/ws", tls: Bool = false, allowSelfSigned: Bool = false) {
+    public init(
+        host: String, port: Int, path: String = "/v1/ws", tls: Bool = false, allowSelfSigned: Bool = false,
+        subprotocol: String? = nil
+    ) {
         self.host = host
         self.port = port
         self.path = path
         self.tls = tls
         self.allowSelfSigned = allowSelfSigned
+        self.subprotocol = subprotocol
     }
 }
 
@@ -33,10 +40,14 @@ extension ServiceLoop {
         let address = strdup(endpoint.host)!
         let path = strdup(endpoint.path)!
         let host = strdup("\(endpoint.host):\(endpoint.port)")!
+        let subprotocol = endpoint.subprotocol.map { strdup($0)! }
+        let localProtocol = strdup("windowrelay")!
         defer {
+            free(localProtocol)
             free(address)
             free(path)
             free(host)
+            free(subprotocol)
         }
         info.context = context
         info.address = UnsafePointer(address)
@@ -46,6 +57,12 @@ extension ServiceLoop {
         info.origin = UnsafePointer(host)
         info.ietf_version_or_minus_one = -1
         info.ssl_connection = wr_client_flags(endpoint.tls ? 1 : 0, endpoint.allowSelfSigned ? 1 : 0)
+        if let subprotocol {
+            // Asked of the server; the connection stays bound to our own protocol's callback
+            // (lws keeps a client's pre-bound protocol when the server's choice is not ours).
+            info.protocol = UnsafePointer(subprotocol)
+            info.local_protocol_name = UnsafePointer(localProtocol)
+        }
         withUnsafeMutablePointer(to: &made) { info.pwsi = $0 }
         // pendingClients must know the wsi before any callback for it can run: lws may report a
         // connection error from inside this call, so register through pwsi afterwards and also

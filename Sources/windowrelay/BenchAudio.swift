@@ -27,6 +27,9 @@ struct BenchAudio: AsyncParsableCommand {
             /proc) over the run is divided by the deliveries, and its VmRSS is read before and after.
             Tokens are signed with the secret of --config, which must be the relay's. All sessions are
             ended (outcome completed) at the end. One process, one client thread: pin it with taskset.
+            --target c-relay measures bench/c-relay instead (each party connects to /room/<session>, no
+            protocol set-up); --target lws-mirror measures libwebsockets-test-server's lws-mirror-protocol
+            (sessions share its 3 rooms, every member gets every packet, its own included, as text).
             """
     )
 
@@ -52,14 +55,22 @@ struct BenchAudio: AsyncParsableCommand {
     @Option(help: "Unit of the approvers.") var toUnit = "cd-gaoxin"
     @Option(help: "A service both units handle.") var service = "social-insurance-transfer"
     @Flag(help: "Print counts every second while sending.") var progress = false
+    @Option(help: "The server measured: windowrelay, c-relay or lws-mirror.", transform: Self.target)
+    var target = LoadTarget.windowrelay
+    @Option(help: "Append the figures as one JSON line to this file.") var json: String?
+    @Option(help: "A name for this run in the JSON line.") var label: String?
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let configuration = try RelayConfiguration.load(
-            path: options.config,
-            environment: ProcessInfo.processInfo.environment
-        )
-        let authority = TokenAuthority(secret: try configuration.loadSecret())
+        // Only the relay checks tokens; the reference servers need no configuration.
+        let authority: TokenAuthority? =
+            target == .windowrelay
+            ? TokenAuthority(
+                secret: try RelayConfiguration.load(
+                    path: options.config,
+                    environment: ProcessInfo.processInfo.environment
+                ).loadSecret()
+            ) : nil
         let packets = try Self.opusPackets(bitrate: bitrate)
         let sizes = packets.map(\.count)
         let pace: LoadPlan.Pace = flood ? .flood(inFlight: inFlight) : .paced(packetsPerSecond: rate)
@@ -75,10 +86,11 @@ struct BenchAudio: AsyncParsableCommand {
             toUnit: toUnit,
             runTag: String(UUID().uuidString.prefix(8)).lowercased(),
             setupConcurrency: setupConcurrency,
-            packets: packets
+            packets: packets,
+            target: target
         )
         let title =
-            "audio: \(sessions) sessions × \(parties) parties, "
+            "audio (\(target.rawValue)): \(sessions) sessions × \(parties) parties, "
             + (flood ? "flood, \(inFlight) in flight per speaker" : "\(Self.number(rate)) packets/s per speaker")
             + ", \(Self.number(duration)) s; Opus \(sizes.min()!)–\(sizes.max()!) bytes "
             + "(mean \(sizes.reduce(0, +) / sizes.count)) at \(bitrate / 1000) kbit/s"
@@ -86,6 +98,7 @@ struct BenchAudio: AsyncParsableCommand {
         let serverBefore = try serverPid.map { pid in try ProcessSample.read(pid: pid) }
         let histogram = LatencyHistogram()
         let sign: @Sendable (Identity) -> String = { identity in
+            guard let authority else { return "" }
             let now = Int64(Date().timeIntervalSince1970)
             return authority.sign(
                 TokenClaims(
@@ -135,9 +148,18 @@ struct BenchAudio: AsyncParsableCommand {
             generatorCPUSeconds: selfAtEnd.cpuSeconds(since: selfAtStart)
         )
         for line in figures.lines { print(line) }
+        if let json {
+            let run: [String: JSONValue] = [
+                "label": JSONValue(label), "target": .string(target.rawValue), "sessions": JSONValue(sessions),
+                "parties": JSONValue(parties), "pace": flood ? "flood" : "paced", "rate": .number(rate),
+                "inFlight": JSONValue(inFlight), "duration": .number(duration),
+                "connections": JSONValue(connections), "packetBytesMean": JSONValue(sizes.reduce(0, +) / sizes.count),
+            ]
+            try Self.append(line: figures.json(run: run).canonicalText, to: json)
+        }
 
         let ended = await generator.endSessions()
-        Self.note("\(ended) of \(sessions) sessions ended")
+        if target == .windowrelay { Self.note("\(ended) of \(sessions) sessions ended") }
         if tally.lost > 0 || tally.connectionsClosed > 0 { throw ExitCode(2) }
     }
 
@@ -158,6 +180,25 @@ struct BenchAudio: AsyncParsableCommand {
             }
             return try encoder.encode(pcm: pcm)
         }
+    }
+
+    static func target(_ name: String) throws -> LoadTarget {
+        guard let target = LoadTarget(rawValue: name) else {
+            throw ValidationError("--target must be one of: \(LoadTarget.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return target
+    }
+
+    static func append(line: String, to path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw Failure("cannot create \(path): does its folder exist?")
+            }
+        }
+        guard let file = FileHandle(forWritingAtPath: path) else { throw Failure("cannot write \(path)") }
+        defer { try? file.close() }
+        try file.seekToEnd()
+        try file.write(contentsOf: Data((line + "\n").utf8))
     }
 
     static func number(_ value: Double) -> String {

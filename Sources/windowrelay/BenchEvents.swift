@@ -10,7 +10,7 @@ import RelayTransport
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load generators that measure a running relay.",
-        subcommands: [BenchEvents.self, BenchAudio.self]
+        subcommands: [BenchEvents.self, BenchAudio.self, BenchIdle.self]
     )
 }
 
