@@ -96,7 +96,7 @@ fuzz: deps ## run each libFuzzer target for FUZZ_SECONDS (default 60)
 # stay flat after the warm-up. Results in bench-out/soak.json; docs/reliability.md has the latest.
 SOAK_MINUTES ?= 10
 soak: release venv ## 300 sessions with audio and uploads for SOAK_MINUTES (default 10); RSS must stay flat
-	ulimit -n 65536 && $(VENV)/bin/python scripts/soak.py --bin $(BENCH_SCRATCH)/release/windowrelay \
+	ulimit -n $$(ulimit -Hn); $(VENV)/bin/python scripts/soak.py --bin $(BENCH_SCRATCH)/release/windowrelay \
 		--minutes $(SOAK_MINUTES)
 
 certs: ## development CA and server certificate (localhost, 127.0.0.1) in certs/; kept while valid

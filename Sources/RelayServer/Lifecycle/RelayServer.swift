@@ -203,6 +203,8 @@ public final class RelayServer: Sendable {
         }
         let millis = Int(grace.components.seconds * 1000)
         _ = drained.wait(timeout: .now() + .milliseconds(millis))
+        // Whatever audio arrived during the grace goes to the recorder before it finishes the files.
+        loop.execute { relay.value.flushRecordings() }
         loop.stop()
         recorder.shutdown()
         documentStore.close()

@@ -110,7 +110,20 @@ extension Relay {
             if dropped > 0 { metrics.audioPackets(.dropped, dropped) }
         }
         metrics.audioPackets(.forwarded, forwarded)
-        if recordingEnabled { recorder.packet(live.key, payload: Array(packet), timestamp: header.timestamp) }
+        if recordingEnabled {
+            recorderBatch.append(TrackRecorder.Packet(key: live.key, payload: Array(packet), timestamp: header.timestamp))
+            if recorderBatch.count >= Self.recorderBatchLimit { flushRecordings() }
+        }
+    }
+
+    /// Packets gathered before they are handed to the recorder at once.
+    static let recorderBatchLimit = 512
+
+    /// Hands the gathered packets to the recorder (in arrival order, before any later close).
+    func flushRecordings() {
+        guard !recorderBatch.isEmpty else { return }
+        recorder.packets(recorderBatch)
+        recorderBatch.removeAll(keepingCapacity: true)
     }
 
     /// Polices invalid binary frames per connection: the first in a one-second window is told
@@ -171,7 +184,12 @@ extension Relay {
                     track, stats: stats, summary: summary, actor: actor, reason: reason, reply: boundReply?.value)
             }
         }
-        if recordingEnabled { recorder.close(key, completion: finish) } else { finish(nil) }
+        if recordingEnabled {
+            flushRecordings()  // the track's last packets go before its close
+            recorder.close(key, completion: finish)
+        } else {
+            finish(nil)
+        }
     }
 
     private func trackClosed(

@@ -14,6 +14,7 @@ extension Relay {
     func checkDrained() {
         guard !accepting, peers.isEmpty, echoConnections.isEmpty, let drained = shutdownDrained else { return }
         shutdownDrained = nil
+        flushRecordings()
         drained()
     }
 }

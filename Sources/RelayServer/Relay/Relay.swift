@@ -39,6 +39,9 @@ final class Relay: TransportHandler {
     var tracks = TrackTable()
     var liveTracks: [TrackRecorder.Key: LiveTrack] = [:]
     let recorder: TrackRecorder
+    /// Packets to record, handed to the recorder each tick (100 ms), when many, and before a
+    /// track closes: one wake-up of its thread per hand-over instead of one per packet.
+    var recorderBatch: [TrackRecorder.Packet] = []
     let recordingEnabled: Bool
     /// Ends (by a participant or by ops) waiting for their session's recordings to be final,
     /// run in arrival order once no track of the session is open or closing.
@@ -194,6 +197,7 @@ final class Relay: TransportHandler {
             healthTick()
         }
         documentsTick(nowMillis: nowMillis)
+        flushRecordings()
     }
 
     func httpRequest(_ exchange: HTTPExchange) {

@@ -97,8 +97,35 @@ public final class TrackRecorder: @unchecked Sendable {
 
     public func open(_ key: Key) { post(.open(key)) }
 
-    /// Queues one packet (copied by the caller once, off the receive buffer).
+    /// One audio packet to record (copied by the caller once, off the receive buffer).
+    public struct Packet: Sendable {
+        public var key: Key
+        public var payload: [UInt8]
+        public var timestamp: UInt32
+        public init(key: Key, payload: [UInt8], timestamp: UInt32) {
+            self.key = key
+            self.payload = payload
+            self.timestamp = timestamp
+        }
+    }
+
+    /// Queues one packet.
     public func packet(_ key: Key, payload: [UInt8], timestamp: UInt32) { post(.packet(key, payload, timestamp)) }
+
+    /// Queues packets gathered by the caller, in order, with one lock and at most one wake-up: the
+    /// service loop hands them over a few times a second instead of waking this thread per packet.
+    public func packets(_ batch: [Packet]) {
+        guard !batch.isEmpty else { return }
+        condition.lock()
+        if closing {
+            condition.unlock()
+            return
+        }
+        let wasEmpty = jobs.isEmpty
+        for p in batch { jobs.append(.packet(p.key, p.payload, p.timestamp)) }
+        if wasEmpty { condition.signal() }
+        condition.unlock()
+    }
 
     /// Ends the file, syncs it, and reports its summary (nil when it was never opened or failed).
     public func close(_ key: Key, completion: @escaping @Sendable (Summary?) -> Void) {
