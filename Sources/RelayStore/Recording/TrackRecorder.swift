@@ -182,6 +182,9 @@ public final class TrackRecorder: @unchecked Sendable {
     }
 
     private func run() {
+        // Recording is not latency sensitive, forwarding is: on a shared core the scheduler runs
+        // the service loop first. Nice 10 for this thread only: on Linux `who` 0 is the calling thread.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
         while true {
             condition.lock()
             while jobs.isEmpty && !closing { condition.wait() }
