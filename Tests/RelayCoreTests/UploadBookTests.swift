@@ -26,6 +26,15 @@ struct UploadBookTests {
         DocumentOffer(sessionId: session, name: "营业执照.pdf", mime: mime, size: size, sha256: sha)
     }
 
+    /// An upload of `a.pdf` (5000 bytes) held before a restart with `received` bytes on disk.
+    static func held(id: UInt32, received: Int) -> Upload {
+        Upload(
+            UploadTerms(
+                id: id, sessionId: "s_1", owner: "u1", name: "a.pdf", mime: "application/pdf", size: 5000,
+                sha256: sha, createdAt: 0),
+            received: received)
+    }
+
     static func chunk(_ count: Int, first: Bool = false) -> [UInt8] {
         first ? pdf + [UInt8](repeating: 7, count: count - pdf.count) : [UInt8](repeating: 7, count: count)
     }
@@ -45,21 +54,15 @@ struct UploadBookTests {
             book.chunk(upload: id, offset: 0, payload: Self.chunk(1000, first: true), from: "u1", now: 1)
                 == .accepted(book.upload(id)!, offset: 0, finishes: false)
         )
-        guard
-            case .refused(let refusal) = book.chunk(upload: id, offset: 0, payload: Self.chunk(10), from: "u1", now: 2)
-        else {
-            Issue.record("a repeated chunk was accepted")
-            return
-        }
+        let refusal = try #require(
+            book.chunk(upload: id, offset: 0, payload: Self.chunk(10), from: "u1", now: 2).refusal,
+            "a repeated chunk was accepted")
         #expect(refusal.code == .conflict)
         #expect(refusal.details["expected"] == 1000)
         #expect(refusal.details["upload"] == .number(Double(id)))
-        guard
-            case .refused(let ahead) = book.chunk(upload: id, offset: 3000, payload: Self.chunk(10), from: "u1", now: 2)
-        else {
-            Issue.record("a chunk past the end was accepted")
-            return
-        }
+        let ahead = try #require(
+            book.chunk(upload: id, offset: 3000, payload: Self.chunk(10), from: "u1", now: 2).refusal,
+            "a chunk past the end was accepted")
         #expect(ahead.details["expected"] == 1000)
         #expect(book.upload(id)?.received == 1000)
     }
@@ -87,34 +90,17 @@ struct UploadBookTests {
     @Test func someoneElsesChunksAreNotFound() throws {
         var book = UploadBook(rules: Self.rules)
         let id = try book.offer(Self.offer(), by: "u1", storedBytes: 0, now: 0).upload.id
-        guard case .refused(let r) = book.chunk(upload: id, offset: 0, payload: Self.pdf, from: "u2", now: 1) else {
-            Issue.record("accepted")
-            return
-        }
+        let r = try #require(
+            book.chunk(upload: id, offset: 0, payload: Self.pdf, from: "u2", now: 1).refusal, "accepted")
         #expect(r.code == .notFound)
-        guard case .refused(let unknown) = book.chunk(upload: 99, offset: 0, payload: Self.pdf, from: "u1", now: 1)
-        else {
-            Issue.record("accepted")
-            return
-        }
+        let unknown = try #require(
+            book.chunk(upload: 99, offset: 0, payload: Self.pdf, from: "u1", now: 1).refusal, "accepted")
         #expect(unknown.code == .notFound)
     }
 
     @Test func aResumeAfterARestartContinuesFromTheBytesOnDisk() throws {
         var book = UploadBook(rules: Self.rules, nextId: 12)
-        book.restore(
-            Upload(
-                id: 10,
-                sessionId: "s_1",
-                owner: "u1",
-                name: "a.pdf",
-                mime: "application/pdf",
-                size: 5000,
-                sha256: Self.sha,
-                received: 3000,
-                createdAt: 0
-            )
-        )
+        book.restore(Self.held(id: 10, received: 3000))
         let again = try book.offer(Self.offer(), by: "u1", storedBytes: 0, now: 5)
         #expect(again.resumed && again.upload.id == 10 && again.upload.received == 3000)
         #expect(
@@ -126,19 +112,7 @@ struct UploadBookTests {
 
     @Test func aRestoredUploadWithEveryByteIsVerifiedWhenOfferedAgain() throws {
         var book = UploadBook(rules: Self.rules)
-        book.restore(
-            Upload(
-                id: 3,
-                sessionId: "s_1",
-                owner: "u1",
-                name: "a.pdf",
-                mime: "application/pdf",
-                size: 5000,
-                sha256: Self.sha,
-                received: 5000,
-                createdAt: 0
-            )
-        )
+        book.restore(Self.held(id: 3, received: 5000))
         #expect(book.nextId == 4)
         let again = try book.offer(Self.offer(), by: "u1", storedBytes: 0, now: 5)
         #expect(again.finishNow)
@@ -162,36 +136,20 @@ struct UploadBookTests {
             return
         }
         #expect(upload.phase == .verifying)
-        guard case .refused(let r) = book.chunk(upload: id, offset: 1500, payload: [1], from: "u1", now: 3) else {
-            Issue.record("accepted")
-            return
-        }
+        let r = try #require(book.chunk(upload: id, offset: 1500, payload: [1], from: "u1", now: 3).refusal, "accepted")
         #expect(r.code == .invalidState)
     }
 
     @Test func aChunkOverChunkMaxOrPastTheOfferedSizeIsTooLarge() throws {
         var book = UploadBook(rules: Self.rules)
         let id = try book.offer(Self.offer(1200), by: "u1", storedBytes: 0, now: 0).upload.id
-        guard
-            case .refused(let big) = book.chunk(
-                upload: id,
-                offset: 0,
-                payload: Self.chunk(1001, first: true),
-                from: "u1",
-                now: 1
-            )
-        else {
-            Issue.record("accepted")
-            return
-        }
+        let big = try #require(
+            book.chunk(upload: id, offset: 0, payload: Self.chunk(1001, first: true), from: "u1", now: 1).refusal,
+            "accepted")
         #expect(big.code == .tooLarge)
         _ = book.chunk(upload: id, offset: 0, payload: Self.chunk(1000, first: true), from: "u1", now: 1)
-        guard
-            case .refused(let past) = book.chunk(upload: id, offset: 1000, payload: Self.chunk(300), from: "u1", now: 2)
-        else {
-            Issue.record("accepted")
-            return
-        }
+        let past = try #require(
+            book.chunk(upload: id, offset: 1000, payload: Self.chunk(300), from: "u1", now: 2).refusal, "accepted")
         #expect(past.code == .tooLarge)
     }
 
@@ -329,5 +287,13 @@ struct UploadBookTests {
             try body()
             return nil
         } catch { return error as? Refusal }
+    }
+}
+
+extension ChunkDecision {
+    /// The refusal, when the chunk was refused.
+    var refusal: Refusal? {
+        if case .refused(let refusal) = self { return refusal }
+        return nil
     }
 }

@@ -37,8 +37,8 @@ struct DocumentStoreTests {
         return (store, try DocumentStore(store: store, dataDirectory: directory.path, digest: { TestDigest() }))
     }
 
-    static func upload(_ id: UInt32, size: Int, sha256: String, createdAt: Int64 = 1_000) -> PartialUpload {
-        PartialUpload(
+    static func upload(_ id: UInt32, size: Int, sha256: String, createdAt: Int64 = 1_000) -> UploadTerms {
+        UploadTerms(
             id: id,
             sessionId: "s_1",
             owner: "u1",
@@ -46,7 +46,7 @@ struct DocumentStoreTests {
             mime: "application/pdf",
             size: size,
             sha256: sha256,
-            createdAtMillis: createdAt
+            createdAt: createdAt
         )
     }
 
@@ -74,7 +74,7 @@ struct DocumentStoreTests {
         }
     }
 
-    func register(_ documents: DocumentStore, _ upload: PartialUpload) async -> Result<Void, DocumentStoreError> {
+    func register(_ documents: DocumentStore, _ upload: UploadTerms) async -> Result<Void, DocumentStoreError> {
         await withCheckedContinuation { c in documents.register(upload) { c.resume(returning: $0) } }
     }
 

@@ -34,7 +34,41 @@ public struct UploadRules: Sendable, Hashable {
     }
 }
 
-/// One upload in progress.
+/// What an accepted offer fixed for good: all that is persisted (table `upload`) so that the
+/// upload resumes after a restart.
+public struct UploadTerms: Sendable, Hashable {
+    /// The number chunks carry (u32), unique on this node across restarts.
+    public var id: UInt32
+    public var sessionId: String
+    /// The uploader's `sub`: the only one who may send its chunks or resume it.
+    public var owner: String
+    /// Display text only.
+    public var name: String
+    public var mime: String
+    public var size: Int
+    /// 64 lowercase hex digits: the SHA-256 the whole file must have.
+    public var sha256: String
+    /// Unix millis of the offer.
+    public var createdAt: Int64
+
+    public init(
+        id: UInt32, sessionId: String, owner: String, name: String, mime: String, size: Int, sha256: String,
+        createdAt: Int64
+    ) {
+        self.id = id
+        self.sessionId = sessionId
+        self.owner = owner
+        self.name = name
+        self.mime = mime
+        self.size = size
+        self.sha256 = sha256
+        self.createdAt = createdAt
+    }
+}
+
+/// One upload in progress: its terms (read through as `upload.sessionId`, `upload.size`, …) and
+/// how far it has come.
+@dynamicMemberLookup
 public struct Upload: Sendable, Hashable {
     /// Where the upload stands.
     public enum Phase: Sendable, Hashable {
@@ -44,15 +78,7 @@ public struct Upload: Sendable, Hashable {
         case verifying
     }
 
-    /// The number chunks carry (u32), unique on this node across restarts.
-    public var id: UInt32
-    public var sessionId: String
-    /// The uploader's `sub`: the only one who may send its chunks or resume it.
-    public var owner: String
-    public var name: String
-    public var mime: String
-    public var size: Int
-    public var sha256: String
+    public var terms: UploadTerms
     /// Bytes accepted, in order: the offset the next chunk must have.
     public var received: Int
     /// Bytes the writer has written to the partial file (≤ `received`).
@@ -60,36 +86,20 @@ public struct Upload: Sendable, Hashable {
     /// `received` of the last `doc.progress` sent.
     public var reported: Int
     public var phase: Phase
-    /// Unix millis of the offer, and of the latest chunk or offer (expiry counts from it).
-    public var createdAt: Int64
+    /// Unix millis of the latest chunk or offer (expiry counts from it).
     public var touchedAt: Int64
 
-    public init(
-        id: UInt32,
-        sessionId: String,
-        owner: String,
-        name: String,
-        mime: String,
-        size: Int,
-        sha256: String,
-        received: Int = 0,
-        createdAt: Int64,
-        touchedAt: Int64? = nil
-    ) {
-        self.id = id
-        self.sessionId = sessionId
-        self.owner = owner
-        self.name = name
-        self.mime = mime
-        self.size = size
-        self.sha256 = sha256
+    /// A new upload, or one resumed with `received` bytes already held.
+    public init(_ terms: UploadTerms, received: Int = 0, touchedAt: Int64? = nil) {
+        self.terms = terms
         self.received = received
         self.written = received
         self.reported = received
         self.phase = .receiving
-        self.createdAt = createdAt
-        self.touchedAt = touchedAt ?? createdAt
+        self.touchedAt = touchedAt ?? terms.createdAt
     }
+
+    public subscript<T>(dynamicMember field: KeyPath<UploadTerms, T>) -> T { terms[keyPath: field] }
 
     /// Accepted bytes the writer has not written yet.
     public var queuedBytes: Int { received - written }
@@ -212,15 +222,9 @@ public struct UploadBook: Sendable {
             )
         }
         let upload = Upload(
-            id: nextId,
-            sessionId: offer.sessionId,
-            owner: owner,
-            name: offer.name,
-            mime: offer.mime,
-            size: offer.size,
-            sha256: offer.sha256,
-            createdAt: now
-        )
+            UploadTerms(
+                id: nextId, sessionId: offer.sessionId, owner: owner, name: offer.name, mime: offer.mime,
+                size: offer.size, sha256: offer.sha256, createdAt: now))
         nextId = nextId == .max ? 1 : nextId + 1
         insert(upload)
         return OfferDecision(upload: upload, resumed: false, finishNow: false)

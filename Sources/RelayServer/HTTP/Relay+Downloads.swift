@@ -8,13 +8,7 @@ extension Relay {
     /// its session, streamed from disk. 401 without a valid token, 403 for others (ops included: ops never receive
     /// document bytes), 404 for an unknown session or document; `ETag`, `Range` (206, 416), `If-None-Match` (304).
     func downloadDocument(_ exchange: HTTPExchange, sessionId: String, documentId: String) {
-        let identity: Identity
-        switch bearer(exchange.request) {
-        case .success(let i): identity = i
-        case .failure(let f):
-            exchange.respond(f.response)
-            return
-        }
+        guard let identity = authenticated(exchange) else { return }
         guard identity.role != .ops else {
             exchange.respond(.problem(403, "operations tokens never receive document bytes"))
             return

@@ -39,6 +39,16 @@ extension Relay {
         }
     }
 
+    /// The identity behind the exchange's bearer token; nil once the exchange was answered 401.
+    func authenticated(_ exchange: HTTPExchange) -> Identity? {
+        switch bearer(exchange.request) {
+        case .success(let identity): return identity
+        case .failure(let failure):
+            exchange.respond(failure.response)
+            return nil
+        }
+    }
+
     /// The identity behind `Authorization: Bearer <jwt>`, or the response to send instead.
     func bearer(_ request: HTTPRequest) -> Result<Identity, HTTPFailure> {
         guard let header = request.headers["authorization"], header.lowercased().hasPrefix("bearer ") else {
@@ -63,13 +73,7 @@ extension Relay {
     }
 
     private func record(_ exchange: HTTPExchange, sessionId: String) {
-        let identity: Identity
-        switch bearer(exchange.request) {
-        case .success(let i): identity = i
-        case .failure(let f):
-            exchange.respond(f.response)
-            return
-        }
+        guard let identity = authenticated(exchange) else { return }
         let store = self.store
         respondOffLoop(exchange) {
             do {

@@ -6,11 +6,7 @@ extension Relay {
     /// `/v1/ops/…` (PROTOCOL §7), for ops bearer tokens only. Nothing here carries names, values,
     /// chat text or documents: the snapshots are `SessionHealth.opsJSON`.
     func routeOps(_ exchange: HTTPExchange, _ path: ArraySlice<String>) {
-        let identity: Identity
-        switch bearer(exchange.request) {
-        case .success(let i): identity = i
-        case .failure(let f): return exchange.respond(f.response)
-        }
+        guard let identity = authenticated(exchange) else { return }
         guard identity.role == .ops else { return exchange.respond(.problem(403, "the ops API needs an ops token")) }
         let method = exchange.request.method
         if method == "POST", store.isStalled {

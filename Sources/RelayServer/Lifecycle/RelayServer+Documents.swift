@@ -48,20 +48,7 @@ extension RelayServer {
                 dropped += 1
                 continue
             }
-            uploads.restore(
-                Upload(
-                    id: row.id,
-                    sessionId: row.sessionId,
-                    owner: row.owner,
-                    name: row.name,
-                    mime: row.mime,
-                    size: row.size,
-                    sha256: row.sha256,
-                    received: found.bytesOnDisk,
-                    createdAt: row.createdAtMillis,
-                    touchedAt: found.touchedAtMillis
-                )
-            )
+            uploads.restore(Upload(row, received: found.bytesOnDisk, touchedAt: found.touchedAtMillis))
         }
         if !recovery.uploads.isEmpty || recovery.expired + recovery.orphanFiles > 0 {
             logger.info(

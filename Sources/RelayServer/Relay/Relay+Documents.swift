@@ -54,7 +54,7 @@ extension Relay {
         }
         let loop = self.loop
         let bound = LoopBound((self, failure), loop: loop.identity)
-        documentStore.register(upload.partialUpload) { registered in
+        documentStore.register(upload.terms) { registered in
             loop.execute {
                 let (relay, failure) = bound.value
                 if case .failure(let error) = registered { failure.error = error }
@@ -334,20 +334,4 @@ struct UploadPacing {
 /// Carries a failed upload registration from the writer's completion to the reply (loop-bound).
 private final class RegistrationFailure {
     var error: DocumentStoreError?
-}
-
-extension Upload {
-    /// The row that lets the upload resume after a restart.
-    var partialUpload: PartialUpload {
-        PartialUpload(
-            id: id,
-            sessionId: sessionId,
-            owner: owner,
-            name: name,
-            mime: mime,
-            size: size,
-            sha256: sha256,
-            createdAtMillis: createdAt
-        )
-    }
 }

@@ -2,6 +2,7 @@ import Foundation
 internal import GRDB
 import Glibc
 public import Logging
+public import RelayCore
 
 /// Document bytes of one node: partial uploads that resume after a restart, and finished documents stored by
 /// content, all under `storage.dataDir` (see `DocumentLayout`).
@@ -37,11 +38,11 @@ public final class DocumentStore: Sendable {
     /// The partial uploads to resume, after deleting those untouched for `ttlMillis` and files that belong to
     /// no upload. Blocks: call it before the service loop runs.
     public func recover(nowMillis: Int64, ttlMillis: Int64) throws(DocumentStoreError) -> DocumentRecovery {
-        let rows: [PartialUpload]
+        let rows: [UploadTerms]
         let highest: Int64
         do {
             (rows, highest) = try store.pool.read { db in
-                (try PartialUpload.fetchAll(db), try PartialUpload.highestId(db))
+                (try UploadTerms.fetchAll(db), try UploadTerms.highestId(db))
             }
         } catch {
             throw .database(StoreError(error))
@@ -54,7 +55,7 @@ public final class DocumentStore: Sendable {
             let exists = stat(path, &info) == 0
             let length = exists ? Int(info.st_size) : 0
             let modified = exists ? Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec / 1_000_000) : 0
-            let touched = max(row.createdAtMillis, modified)
+            let touched = max(row.createdAt, modified)
             if nowMillis - touched >= ttlMillis {
                 unlink(path)
                 expired.append(row.id)
@@ -64,7 +65,7 @@ public final class DocumentStore: Sendable {
         }
         if !expired.isEmpty {
             do {
-                try store.pool.write { db in for id in expired { try PartialUpload.delete(id: id, db) } }
+                try store.pool.write { db in for id in expired { try UploadTerms.delete(id: id, db) } }
             } catch {
                 throw .database(StoreError(error))
             }
@@ -83,7 +84,7 @@ public final class DocumentStore: Sendable {
 
     /// Remembers a new upload so that it resumes after a restart; completes once the row is committed.
     public func register(
-        _ upload: PartialUpload,
+        _ upload: UploadTerms,
         completion: @escaping @Sendable (Result<Void, DocumentStoreError>) -> Void
     ) {
         writer.enqueue(.register(upload, completion))

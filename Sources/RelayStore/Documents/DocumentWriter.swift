@@ -2,6 +2,7 @@ import Foundation
 internal import GRDB
 import Glibc
 import Logging
+import RelayCore
 
 /// An incremental SHA-256 the document writer feeds as chunks arrive (the server gives RelayMedia's).
 public protocol DocumentDigest: AnyObject {
@@ -25,7 +26,7 @@ public enum FinishedUpload: Sendable, Hashable {
 /// locked; `open` (file descriptors and digests) only on the writer thread; `pool` is thread-safe.
 final class DocumentWriter: @unchecked Sendable {
     enum Job {
-        case register(PartialUpload, @Sendable (Result<Void, DocumentStoreError>) -> Void)
+        case register(UploadTerms, @Sendable (Result<Void, DocumentStoreError>) -> Void)
         case append(UInt32, offset: Int, bytes: [UInt8], @Sendable (Result<Int, DocumentStoreError>) -> Void)
         case finish(UInt32, size: Int, sha256: String, @Sendable (Result<FinishedUpload, DocumentStoreError>) -> Void)
         case discard(UInt32, (@Sendable () -> Void)?)
@@ -259,7 +260,7 @@ final class DocumentWriter: @unchecked Sendable {
             guard rename(path, target) == 0 else { return .failure(.io(operation: "move", path: target, errno: errno)) }
             if let error = syncDirectory(layout.documentsDirectory) { return .failure(error) }
         }
-        if case .failure(let error) = database({ db in try PartialUpload.delete(id: id, db) }) {
+        if case .failure(let error) = database({ db in try UploadTerms.delete(id: id, db) }) {
             logger.warning("upload row not deleted", metadata: ["upload": "\(id)", "error": "\(error)"])
         }
         return .success(.stored(path: target))
@@ -268,7 +269,7 @@ final class DocumentWriter: @unchecked Sendable {
     private func discard(_ id: UInt32) {
         open[id] = nil
         unlink(layout.partialPath(upload: id))
-        if case .failure(let error) = database({ db in try PartialUpload.delete(id: id, db) }) {
+        if case .failure(let error) = database({ db in try UploadTerms.delete(id: id, db) }) {
             logger.warning("upload row not deleted", metadata: ["upload": "\(id)", "error": "\(error)"])
         }
     }

@@ -1,45 +1,10 @@
 import Foundation
 internal import GRDB
-
-/// A document upload the server has promised to resume: a row of `upload`, its bytes in `uploads/<id>.part`.
-public struct PartialUpload: Sendable, Hashable {
-    public var id: UInt32
-    public var sessionId: String
-    /// The uploader's `sub`.
-    public var owner: String
-    /// Display text only.
-    public var name: String
-    public var mime: String
-    public var size: Int
-    /// 64 lowercase hex digits: the SHA-256 the whole file must have.
-    public var sha256: String
-    /// Unix millis of the offer.
-    public var createdAtMillis: Int64
-
-    public init(
-        id: UInt32,
-        sessionId: String,
-        owner: String,
-        name: String,
-        mime: String,
-        size: Int,
-        sha256: String,
-        createdAtMillis: Int64
-    ) {
-        self.id = id
-        self.sessionId = sessionId
-        self.owner = owner
-        self.name = name
-        self.mime = mime
-        self.size = size
-        self.sha256 = sha256
-        self.createdAtMillis = createdAtMillis
-    }
-}
+public import RelayCore
 
 /// A partial upload found at start-up, with what its file holds.
 public struct RecoveredUpload: Sendable, Hashable {
-    public var upload: PartialUpload
+    public var upload: UploadTerms
     /// The length of its partial file (0 when the file is missing): where the upload resumes.
     public var bytesOnDisk: Int
     /// Unix millis of the latest write to the file, or the offer when later: expiry counts from it.
@@ -58,12 +23,13 @@ public struct DocumentRecovery: Sendable, Hashable {
     public var nextUploadId: UInt32
 }
 
-extension PartialUpload {
+/// The `upload` table: one row per upload the server has promised to resume.
+extension UploadTerms {
     func insert(_ db: Database) throws {
         try db.execute(
             sql: "INSERT INTO upload (id, sessionId, owner, name, mime, size, sha256, createdAt) "
                 + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [Int64(id), sessionId, owner, name, mime, size, sha256, createdAtMillis]
+            arguments: [Int64(id), sessionId, owner, name, mime, size, sha256, createdAt]
         )
     }
 
@@ -71,10 +37,10 @@ extension PartialUpload {
         try db.execute(sql: "DELETE FROM upload WHERE id = ?", arguments: [Int64(id)])
     }
 
-    static func fetchAll(_ db: Database) throws -> [PartialUpload] {
+    static func fetchAll(_ db: Database) throws -> [UploadTerms] {
         try Row.fetchAll(db, sql: "SELECT * FROM upload ORDER BY id").compactMap { row in
             guard let id = UInt32(exactly: row["id"] as Int64) else { return nil }
-            return PartialUpload(
+            return UploadTerms(
                 id: id,
                 sessionId: row["sessionId"],
                 owner: row["owner"],
@@ -82,7 +48,7 @@ extension PartialUpload {
                 mime: row["mime"],
                 size: row["size"],
                 sha256: row["sha256"],
-                createdAtMillis: row["createdAt"]
+                createdAt: row["createdAt"]
             )
         }
     }
