@@ -21,10 +21,11 @@ PYTHON ?= python3
 VENV := .venv
 E2E := Tests/e2e
 
-# Debian packages: C libraries and pkg-config for the build (libsqlite3-dev for GRDB), opus-tools
+# Debian packages: C libraries and pkg-config for the build (libsqlite3-dev for GRDB; libev-dev and
+# lws's libev plugin, libwebsockets-evlib-ev, for the epoll service loop), opus-tools
 # (opusinfo, opusdec) and the libwebsockets test server for the tests, python3-venv for the e2e
 # virtualenv, openssl for certs.
-DEB_PACKAGES := libwebsockets-dev libopus-dev libssl-dev libsqlite3-dev pkg-config opus-tools python3-venv \
+DEB_PACKAGES := libwebsockets-dev libwebsockets-evlib-ev libev-dev libopus-dev libssl-dev libsqlite3-dev pkg-config opus-tools python3-venv \
 	libwebsockets-test-server openssl
 
 # sudo only when not root (CI and the development machines run as root).

@@ -4,6 +4,7 @@
 #ifndef WINDOWRELAY_CLIBWEBSOCKETS_SHIM_H
 #define WINDOWRELAY_CLIBWEBSOCKETS_SHIM_H
 
+#include <ev.h>
 #include <libwebsockets.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -75,6 +76,32 @@ static inline int wr_client_flags(int use_tls, int allow_self_signed) {
     if (use_tls) f |= LCCSCF_USE_SSL;
     if (allow_self_signed) f |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
     return f;
+}
+
+/// The libev loop a context runs on when it uses lws's libev event-lib plugin as a foreign loop
+/// (`info.foreign_loops`): the service thread owns it and runs it, lws only adds its watchers.
+/// epoll where the kernel has it; libev leaves the signal mask alone (NOSIGMASK) and ignores
+/// LIBEV_FLAGS in the environment (NOENV). NULL when libev cannot make a loop.
+static inline void *wr_ev_loop_new(void) {
+    unsigned int flags = EVFLAG_NOENV | EVFLAG_NOSIGMASK;
+    struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL | flags);
+    if (loop == NULL) loop = ev_loop_new(EVFLAG_AUTO | flags);
+    return loop;
+}
+
+/// Waits for and handles one round of events (the libev form of one `lws_service` call).
+static inline void wr_ev_run_once(void *loop) { ev_run((struct ev_loop *)loop, EVRUN_ONCE); }
+
+static inline void wr_ev_loop_destroy(void *loop) { ev_loop_destroy((struct ev_loop *)loop); }
+
+/// The kernel mechanism under a libev loop, for the log ("epoll", "poll", ...).
+static inline const char *wr_ev_backend_name(void *loop) {
+    switch (ev_backend((struct ev_loop *)loop)) {
+    case EVBACKEND_EPOLL: return "epoll";
+    case EVBACKEND_POLL: return "poll";
+    case EVBACKEND_SELECT: return "select";
+    default: return "other";
+    }
 }
 
 /// A scheduled callback with a user pointer: lws hands back the node, which is the first member.

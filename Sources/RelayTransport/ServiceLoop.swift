@@ -17,6 +17,7 @@ public final class ServiceLoop: @unchecked Sendable {
     // `state` and the mailbox, which are synchronised.
     public let identity = LoopIdentity()
     public let limits: ConnectionLimits
+    public let backend: EventBackend
     let listen: ListenConfiguration?
     let tickMillis: Int
     let clientCAPath: String?
@@ -37,6 +38,9 @@ public final class ServiceLoop: @unchecked Sendable {
     var nextConnectionID: UInt64 = 1
     var pendingClients: [OpaquePointer: UInt64] = [:]
     private var timer: UnsafeMutablePointer<wr_timer_t>?
+    /// The libev loop the context runs on (`EventBackend.libev`): created before the context,
+    /// destroyed after it, run only by the service thread.
+    private var eventLoop: UnsafeMutableRawPointer?
     private let startedAt = ContinuousClock.now
     // C strings and arrays handed to lws; they outlive the context.
     private var retained: [UnsafeMutableRawPointer] = []
@@ -47,10 +51,11 @@ public final class ServiceLoop: @unchecked Sendable {
     /// - Parameter clientCAPath: PEM CA bundle a client loop trusts for `wss://` servers (nil: the system's).
     public init(
         listen: ListenConfiguration?, limits: ConnectionLimits, tickMillis: Int = 100, clientCAPath: String? = nil,
-        logger: Logger
+        backend: EventBackend = .libev, logger: Logger
     ) {
         self.listen = listen
         self.limits = limits
+        self.backend = backend
         self.tickMillis = tickMillis
         self.clientCAPath = clientCAPath
         self.logger = logger
@@ -93,11 +98,16 @@ public final class ServiceLoop: @unchecked Sendable {
             ready.signal()
             scheduleTick()
             while !stopRequested.load(ordering: .acquiring) {
-                if lws_service(context, 0) < 0 { break }
+                if let eventLoop {
+                    wr_ev_run_once(eventLoop)
+                } else if lws_service(context, 0) < 0 {
+                    break
+                }
             }
             drainMailbox()
             lws_context_destroy(context)
             self.context = nil
+            destroyEventLoop()
             self.handler = nil
             state.withLock { $0 = .stopped }
             finished.signal()
@@ -249,9 +259,24 @@ public final class ServiceLoop: @unchecked Sendable {
         }
         info.retry_and_idle_policy = UnsafePointer(retry)
 
+        if backend == .libev {
+            // A foreign loop: ours to run and to break (lws puts no signal watchers on it).
+            guard let eventLoop = wr_ev_loop_new() else { return .failure(.eventLoopUnavailable) }
+            self.eventLoop = eventLoop
+            let loops = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
+            retained.append(UnsafeMutableRawPointer(loops))
+            loops.initialize(to: eventLoop)
+            info.foreign_loops = loops
+            info.options |= wr_option_libev()
+        }
+
         guard let context = lws_create_context(&info) else {
+            destroyEventLoop()
             if let listen { return .failure(.cannotListen(host: listen.host, port: listen.port)) }
             return .failure(.contextCreationFailed)
+        }
+        if let eventLoop {
+            logger.debug("event loop", metadata: ["backend": "libev \(String(cString: wr_ev_backend_name(eventLoop)))"])
         }
         self.context = context
         guard listen != nil else { return .success(0) }
@@ -262,9 +287,16 @@ public final class ServiceLoop: @unchecked Sendable {
         if port <= 0 {
             lws_context_destroy(context)
             self.context = nil
+            destroyEventLoop()
             return .failure(.cannotListen(host: listen!.host, port: listen!.port))
         }
         return .success(port)
+    }
+
+    private func destroyEventLoop() {
+        guard let eventLoop else { return }
+        wr_ev_loop_destroy(eventLoop)
+        self.eventLoop = nil
     }
 
     private func unreadableTLSFile(_ listen: ListenConfiguration) -> String? {

@@ -54,11 +54,21 @@ public struct ListenConfiguration: Sendable, Hashable {
     }
 }
 
+/// What a service loop waits on for socket events.
+public enum EventBackend: String, Sendable, Hashable, CaseIterable {
+    /// lws's libev event-lib plugin on a loop the service thread owns (epoll on Linux): the cost of
+    /// a wake-up follows the sockets that are ready, not the sockets that are open.
+    case libev
+    /// lws's built-in `poll()` loop: every wake-up scans every socket.
+    case poll
+}
+
 /// Errors of the transport, each saying what the operator can do.
 public enum TransportError: Error, CustomStringConvertible, Equatable {
     case cannotListen(host: String, port: Int)
     case certificateUnreadable(path: String)
     case contextCreationFailed
+    case eventLoopUnavailable
     case alreadyStarted
 
     public var description: String {
@@ -69,6 +79,8 @@ public enum TransportError: Error, CustomStringConvertible, Equatable {
             "cannot read TLS file \(path): check tls.cert / tls.key (PEM) and their permissions"
         case .contextCreationFailed:
             "libwebsockets could not create its context (see the log lines before this one)"
+        case .eventLoopUnavailable:
+            "libev could not create an event loop (set listen.eventLoop to poll to run without it)"
         case .alreadyStarted:
             "the service loop was already started"
         }

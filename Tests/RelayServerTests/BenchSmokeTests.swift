@@ -57,8 +57,10 @@ struct BenchSmokeTests {
         )
     }
 
-    @Test func pacedSessionsDeliverEveryPacketAndCountIt() async throws {
-        let relay = try TestRelay()
+    /// On each event backend (`listen.eventLoop`): a whole session (hello, create, accept, audio) works on both.
+    @Test(arguments: EventBackend.allCases)
+    func pacedSessionsDeliverEveryPacketAndCountIt(backend: EventBackend) async throws {
+        let relay = try TestRelay { $0.listen.eventLoop = backend }
         let sink = LatencyCount()
         let load = try Self.generator(
             relay,

@@ -3,6 +3,7 @@ import Logging
 import Testing
 
 @testable import RelayServer
+import RelayTransport
 
 /// A scratch folder for one test's files.
 struct Scratch {
@@ -60,7 +61,7 @@ private func loadError(_ yaml: String) -> ConfigError? {
     @Test func fullFileSetsEveryKey() throws {
         let configuration = try load(
             """
-            listen: {host: 127.0.0.1, port: 0}
+            listen: {host: 127.0.0.1, port: 0, eventLoop: poll}
             tls:
               cert: certs/dev-server.crt
               key: certs/dev-server.key
@@ -91,6 +92,7 @@ private func loadError(_ yaml: String) -> ConfigError? {
         )
         #expect(configuration.listen.host == "127.0.0.1")
         #expect(configuration.listen.port == 0)
+        #expect(configuration.listen.eventLoop == .poll)
         #expect(configuration.tls.cert == "certs/dev-server.crt")
         #expect(configuration.tls.key == "certs/dev-server.key")
         #expect(configuration.tls.clientCA == "certs/dev-ca.crt")
@@ -183,6 +185,8 @@ private func loadError(_ yaml: String) -> ConfigError? {
         #expect(flag?.description.contains("must be true or false") == true)
         let level = loadError("log:\n  level: verbose\n")
         #expect(level?.description.contains("one of trace, debug, info") == true)
+        let eventLoop = loadError("listen:\n  eventLoop: epoll\n")
+        #expect(eventLoop?.description.contains("\"listen.eventLoop\" must be one of libev, poll") == true)
         let empty = loadError("listen:\n  port:\n")
         #expect(empty?.description.contains("found no value (remove the key to use its default)") == true)
     }

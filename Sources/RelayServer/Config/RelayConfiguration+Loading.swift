@@ -1,11 +1,12 @@
 import Foundation
 import Logging
+import RelayTransport
 import Yams
 
 extension RelayConfiguration {
     /// Every key a configuration file may set, in the order of `config/relay.yaml`.
     public static let knownKeys: [String] = [
-        "listen.host", "listen.port",
+        "listen.host", "listen.port", "listen.eventLoop",
         "tls.cert", "tls.key", "tls.clientCA",
         "auth.secretFile",
         "storage.dataDir",
@@ -171,6 +172,7 @@ extension RelayConfiguration {
         switch entry.key {
         case "listen.host": listen.host = try entry.string()
         case "listen.port": listen.port = try entry.integer(in: 0...65535)
+        case "listen.eventLoop": listen.eventLoop = try entry.choice(EventBackend.self)
         case "tls.cert": tls.cert = try entry.optionalString()
         case "tls.key": tls.key = try entry.optionalString()
         case "tls.clientCA": tls.clientCA = try entry.optionalString()

@@ -1,4 +1,5 @@
 public import Logging
+public import RelayTransport
 
 /// The relay's settings (PROTOCOL §9): every key of `config/relay.yaml`, each with its default.
 ///
@@ -33,6 +34,8 @@ extension RelayConfiguration {
         public var host = "0.0.0.0"
         /// The TCP port; 0 asks for any free port (printed on start).
         public var port = 8443
+        /// What the service thread waits on for socket events: libev (epoll) or lws's own poll.
+        public var eventLoop = EventBackend.libev
 
         public init() {}
     }

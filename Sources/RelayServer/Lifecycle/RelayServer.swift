@@ -58,7 +58,7 @@ public final class RelayServer: Sendable {
                 tlsClientCAPath: configuration.tls.clientCA, maxHTTPHeaderBytes: configuration.limits.maxHTTPHeaderBytes,
                 idlePingSeconds: idle * 2, idleHangupSeconds: idle * 4,
                 additionalWebSocketPaths: conformanceEcho ? [ConformanceEcho.path] : []),
-            limits: limits, tickMillis: 100, logger: logger)
+            limits: limits, tickMillis: 100, backend: configuration.listen.eventLoop, logger: logger)
         var book = SessionBook(
             catalog: catalog,
             rules: SessionRules(
