@@ -121,7 +121,7 @@ release: deps
 
 $(C_RELAY): bench/c-relay/c-relay.c | deps
 	@mkdir -p $(dir $@)
-	cc -O2 -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets)
+	cc -O2 -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets) -lev
 
 bench: release $(C_RELAY) ## audio through WindowRelay (recording on, off), the C relay, lws-mirror (~6 min)
 	ulimit -n 20000; $(PYTHON) scripts/bench.py run --fresh --bin $(BENCH_SCRATCH)/release/windowrelay --c-relay $(C_RELAY)

@@ -12,9 +12,13 @@ import json
 import math
 import sys
 
-TARGETS = {"windowrelay": "WindowRelay", "windowrelay-norec": "WindowRelay, recording off", "c-relay": "C relay",
+TARGETS = {"windowrelay": "WindowRelay", "windowrelay-norec": "WindowRelay, recording off",
+           "windowrelay-poll": "WindowRelay, poll", "c-relay-libev": "C relay", "c-relay": "C relay, poll",
            "lws-mirror": "lws-mirror"}
-COLOURS = {"windowrelay": "#c0392b", "windowrelay-norec": "#e59866", "c-relay": "#2471a3", "lws-mirror": "#7d8c2f"}
+COLOURS = {"windowrelay": "#c0392b", "windowrelay-norec": "#e59866", "windowrelay-poll": "#884ea0",
+           "c-relay-libev": "#2471a3", "c-relay": "#76b7e5", "lws-mirror": "#7d8c2f"}
+# The C relays WindowRelay is divided by: the same event backend first (the like-for-like figure).
+REFERENCES = ["c-relay-libev", "c-relay"]
 
 
 def series(r):
@@ -81,20 +85,22 @@ HEADER = ["server", "sessions × parties", "connections", "deliveries/s", "serve
 
 
 def ratios(results):
-    """WindowRelay / C relay: CPU per delivery at each paced size, and the flood ceilings."""
+    """WindowRelay / each C relay: CPU per delivery at each paced size, and the flood ceilings."""
     runs = by_label(results)
     out = {}
-    for label, r in runs.items():
-        if not label or not label.startswith("windowrelay/"):
-            continue
-        name = label.split("/", 1)[1]
-        c = runs.get(f"c-relay/{name}")
-        if not c or "server" not in r or "server" not in c:
-            continue
-        if name == "flood":
-            out["flood ceiling"] = r["deliveriesPerSecond"] / c["deliveriesPerSecond"]
-        if c["server"]["microsPerDelivery"] > 0:
-            out[f"CPU per delivery, {name}"] = r["server"]["microsPerDelivery"] / c["server"]["microsPerDelivery"]
+    for reference in REFERENCES:
+        for label, r in runs.items():
+            if not label or not label.startswith("windowrelay/"):
+                continue
+            name = label.split("/", 1)[1]
+            c = runs.get(f"{reference}/{name}")
+            if not c or "server" not in r or "server" not in c:
+                continue
+            if name == "flood":
+                out[f"flood ceiling ÷ {TARGETS[reference]}"] = r["deliveriesPerSecond"] / c["deliveriesPerSecond"]
+            if c["server"]["microsPerDelivery"] > 0:
+                out[f"CPU per delivery, {name}, ÷ {TARGETS[reference]}"] = (
+                    r["server"]["microsPerDelivery"] / c["server"]["microsPerDelivery"])
     return out
 
 
@@ -105,7 +111,7 @@ def table(results):
     found = ratios(results)
     if found:
         lines.append("")
-        lines.append("| WindowRelay ÷ C relay | ratio |")
+        lines.append("| WindowRelay ÷ reference | ratio |")
         lines.append("|---|---|")
         for name, value in found.items():
             lines.append(f"| {name} | {value:.2f} |")

@@ -26,12 +26,24 @@ import time
 
 BUSY = re.compile(r"^(swift-build|swift-frontend|swiftc|clang|clang-\d+|cc1|cc1plus|ld|ld\.gold|lld|swift-test)$")
 PORTS = {"windowrelay": 18443, "c-relay": 18444, "lws-mirror": 18445}
+# Every target: the generator's --target (the wire shape it speaks) and the server's event backend.
+# windowrelay-norec is WindowRelay with recording off; -poll runs on lws's own poll loop, the rest
+# of WindowRelay and c-relay-libev on lws's libev plugin (epoll); lws-mirror is Debian's test server.
+TARGETS = {
+    "windowrelay": ("windowrelay", "libev"),
+    "windowrelay-norec": ("windowrelay", "libev"),
+    "windowrelay-poll": ("windowrelay", "poll"),
+    "c-relay": ("c-relay", "poll"),
+    "c-relay-libev": ("c-relay", "libev"),
+    "lws-mirror": ("lws-mirror", "poll"),
+}
 QUIET_LIMIT = 20 * 60
 
 CONFIG = """\
 listen:
   host: 127.0.0.1
   port: {port}
+  eventLoop: {event_loop}
 storage:
   dataDir: {data}
 limits:
@@ -147,22 +159,24 @@ def port_open(port):
         return False
 
 
-def relay_config(out, port=PORTS["windowrelay"], data=None, recording=True):
+def relay_config(out, port=PORTS["windowrelay"], data=None, recording=True, event_loop="libev"):
     data = data or os.path.join(out, "data")
     path = os.path.join(out, "relay.yaml")
     with open(path, "w") as f:
-        f.write(CONFIG.format(port=port, data=os.path.abspath(data), recording=str(recording).lower()))
+        f.write(CONFIG.format(port=port, data=os.path.abspath(data), recording=str(recording).lower(),
+                              event_loop=event_loop))
     return path
 
 
 def start_server(target, args, data=None):
-    if target in ("windowrelay", "windowrelay-norec"):
+    kind, event_loop = TARGETS[target]
+    if kind == "windowrelay":
         data = data or os.path.join(args.out, "data")
         shutil.rmtree(data, ignore_errors=True)
-        config = relay_config(args.out, data=data, recording=target == "windowrelay")
+        config = relay_config(args.out, data=data, recording=target != "windowrelay-norec", event_loop=event_loop)
         return Server([args.bin, "serve", "--config", config], ready_line="listening").start()
-    if target == "c-relay":
-        return Server([args.c_relay, str(PORTS[target])], ready_line="listening").start()
+    if kind == "c-relay":
+        return Server([args.c_relay, str(PORTS[kind]), event_loop], ready_line="listening").start()
     return Server(["libwebsockets-test-server", f"--port={PORTS[target]}"], port=PORTS[target]).start()
 
 
@@ -204,7 +218,7 @@ def bench_audio(target, args, state, label, extra, attempts=3):
         quiet = wait_quiet(state)
         server = start_server(target, args)
         try:
-            kind = "windowrelay" if target == "windowrelay-norec" else target
+            kind = TARGETS[target][0]
             argv = ["taskset", "-c", "1", args.bin, "bench", "audio", "--target", kind, "--port",
                     str(PORTS[kind]), "--server-pid", str(server.pid), "--config", args.out + "/relay.yaml",
                     "--json", os.path.join(args.out, "results.jsonl"), "--label", label] + extra
@@ -330,8 +344,10 @@ def main():
     p.add_argument("--out", default="bench-out")
     p.add_argument("--duration", type=float, default=15)
     p.add_argument("--sessions", type=int, nargs="+", default=[100, 250, 500])
-    p.add_argument("--targets", nargs="+", default=["windowrelay", "windowrelay-norec", "c-relay", "lws-mirror"],
-                   help="windowrelay, windowrelay-norec (recording off), c-relay, lws-mirror")
+    p.add_argument("--targets", nargs="+", choices=list(TARGETS),
+                   default=["windowrelay", "windowrelay-norec", "c-relay-libev", "c-relay", "lws-mirror"],
+                   help="windowrelay (libev), windowrelay-norec (recording off), windowrelay-poll, "
+                        "c-relay-libev, c-relay (poll), lws-mirror")
     p.add_argument("--no-flood", action="store_true", help="paced runs only")
     p.add_argument("--idle", type=int, default=5000)
     p.add_argument("--stored", type=int, default=10000)

@@ -272,6 +272,7 @@ public final class ServiceLoop: @unchecked Sendable {
 
         guard let context = lws_create_context(&info) else {
             destroyEventLoop()
+            if backend == .libev, !Self.libevPluginLoads() { return .failure(.eventLoopUnavailable) }
             if let listen { return .failure(.cannotListen(host: listen.host, port: listen.port)) }
             return .failure(.contextCreationFailed)
         }
@@ -291,6 +292,14 @@ public final class ServiceLoop: @unchecked Sendable {
             return .failure(.cannotListen(host: listen!.host, port: listen!.port))
         }
         return .success(port)
+    }
+
+    /// lws loads its libev support from a plugin at context creation and only logs when it cannot;
+    /// this tells that failure from a port that cannot be bound.
+    private static func libevPluginLoads() -> Bool {
+        guard let plugin = dlopen("libwebsockets-evlib_ev.so", RTLD_LAZY) else { return false }
+        dlclose(plugin)
+        return true
     }
 
     private func destroyEventLoop() {

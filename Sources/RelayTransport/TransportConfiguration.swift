@@ -80,7 +80,8 @@ public enum TransportError: Error, CustomStringConvertible, Equatable {
         case .contextCreationFailed:
             "libwebsockets could not create its context (see the log lines before this one)"
         case .eventLoopUnavailable:
-            "libev could not create an event loop (set listen.eventLoop to poll to run without it)"
+            "no libev event loop: install libev4 and lws's libev plugin (Debian package libwebsockets-evlib-ev, "
+                + "libwebsockets-evlib_ev.so), or set listen.eventLoop to poll"
         case .alreadyStarted:
             "the service loop was already started"
         }

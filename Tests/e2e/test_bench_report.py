@@ -22,9 +22,10 @@ def run(target, label, dps, micros, p50=100_000, p99=2_000_000, pace="paced", lo
 
 RESULTS = {"runs": [
     run("windowrelay", "paced-100", 10_000, 40.0),
-    run("c-relay", "paced-100", 10_000, 20.0, lost=10),
+    run("c-relay-libev", "paced-100", 10_000, 20.0, lost=10),
+    run("c-relay", "paced-100", 10_000, 25.0),
     run("windowrelay", "flood", 45_000, 22.0, pace="flood"),
-    run("c-relay", "flood", 90_000, 8.0, pace="flood"),
+    run("c-relay-libev", "flood", 90_000, 8.0, pace="flood"),
     {"run": {"label": "idle", "target": "windowrelay", "connections": 5000}, "rssBeforeBytes": 40 << 20,
      "rssAfterBytes": 90 << 20, "rssPerConnectionBytes": 10486},
     {"run": {"label": "start-empty", "target": "windowrelay"}, "startSeconds": 0.2, "allStartSeconds": [0.3, 0.2, 0.1]},
@@ -46,10 +47,12 @@ def test_a_row_gives_rates_latencies_loss_and_memory_per_connection():
     assert cells[11] == "3.0 MiB (10 KiB)"
 
 
-def test_ratios_divide_windowrelay_by_the_c_relay():
+def test_ratios_divide_windowrelay_by_each_c_relay_that_ran_the_same_load():
     ratios = report.ratios(RESULTS)
-    assert ratios["CPU per delivery, paced-100"] == 2.0
-    assert ratios["flood ceiling"] == 0.5
+    assert ratios["CPU per delivery, paced-100, ÷ C relay"] == 2.0
+    assert ratios["flood ceiling ÷ C relay"] == 0.5
+    assert ratios["CPU per delivery, paced-100, ÷ C relay, poll"] == 1.6
+    assert "flood ceiling ÷ C relay, poll" not in ratios  # no poll flood in these results
 
 
 def test_the_table_has_the_idle_and_start_up_figures():
@@ -62,4 +65,5 @@ def test_the_svg_plots_only_paced_runs():
     svg = report.svg(RESULTS)
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert "WindowRelay p99" in svg and "C relay p50" in svg
-    assert svg.count("<circle") == 4  # two paced runs, p50 and p99 each
+    assert "C relay, poll p99" in svg
+    assert svg.count("<circle") == 6  # three paced runs, p50 and p99 each

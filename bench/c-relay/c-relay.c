@@ -1,13 +1,16 @@
 /*
  * c-relay: the plain C reference relay WindowRelay is measured beside (docs/benchmarks.md).
  *
- * One libwebsockets 4.1 service thread, default poll backend, like WindowRelay. A WebSocket at
+ * One libwebsockets 4.1 service thread on either of WindowRelay's event backends (listen.eventLoop):
+ * lws's own poll loop, or lws's libev plugin on a libev (epoll) loop of ours. A WebSocket at
  * /room/<n> joins room n; every message received is forwarded, unchanged (binary or text), to
  * every other member of its room. No authentication, no checks, no recording. Each member has a
  * queue of shared, reference-counted messages; when a queue is full its oldest message is dropped.
  *
- *   c-relay [port]      (default 18444); prints "listening on ws://127.0.0.1:<port>" when ready.
+ *   c-relay [port] [poll|libev]   (default 18444 poll); prints "listening on ws://127.0.0.1:<port>"
+ *                                 when ready.
  */
+#include <ev.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
@@ -118,7 +121,14 @@ static const struct lws_protocols protocols[] = {
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-static void on_signal(int sig) { (void)sig; interrupted = 1; }
+static struct lws_context *running;
+
+/* lws_cancel_service only writes to lws's pipe, which wakes the loop to see `interrupted`. */
+static void on_signal(int sig) {
+    (void)sig;
+    interrupted = 1;
+    if (running) lws_cancel_service(running);
+}
 
 int main(int argc, char **argv) {
     struct lws_context_creation_info info;
@@ -129,12 +139,32 @@ int main(int argc, char **argv) {
     info.gid = -1; info.uid = -1;
     signal(SIGINT, on_signal); signal(SIGTERM, on_signal);
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+    struct ev_loop *loop = NULL;
+    void *foreign[1];
+    if (argc > 2 && strcmp(argv[2], "libev") == 0) {
+        /* As WindowRelay's ServiceLoop: a loop we own and run, lws only adds its watchers. */
+        loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+        if (!loop) { fprintf(stderr, "c-relay: libev has no epoll loop\n"); return 1; }
+        foreign[0] = loop;
+        info.foreign_loops = foreign;
+        info.options |= LWS_SERVER_OPTION_LIBEV;
+    } else if (argc > 2 && strcmp(argv[2], "poll") != 0) {
+        fprintf(stderr, "usage: c-relay [port] [poll|libev]\n");
+        return 2;
+    }
     struct lws_context *context = lws_create_context(&info);
     if (!context) { fprintf(stderr, "c-relay: cannot listen on port %d\n", info.port); return 1; }
     printf("listening on ws://127.0.0.1:%d\n", info.port);
     fflush(stdout);
-    while (!interrupted && lws_service(context, 0) >= 0) {}
+    running = context;
+    if (loop) {
+        while (!interrupted) ev_run(loop, EVRUN_ONCE);
+    } else {
+        while (!interrupted && lws_service(context, 0) >= 0) {}
+    }
+    running = NULL;
     lws_context_destroy(context);
+    if (loop) ev_loop_destroy(loop);
     fprintf(stderr, "c-relay: %lu messages dropped from full queues\n", dropped);
     return 0;
 }
