@@ -123,7 +123,7 @@ $(C_RELAY): bench/c-relay/c-relay.c | deps
 	@mkdir -p $(dir $@)
 	cc -O2 -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets) -lev
 
-bench: release $(C_RELAY) ## audio through WindowRelay (recording on, off), the C relay, lws-mirror (~6 min)
+bench: release $(C_RELAY) ## audio through WindowRelay, the C relay (libev, poll), lws-mirror (~9 min)
 	ulimit -n 20000; $(PYTHON) scripts/bench.py run --fresh --bin $(BENCH_SCRATCH)/release/windowrelay --c-relay $(C_RELAY)
 	$(PYTHON) scripts/bench-report.py $(BENCH_OUT)/results.json --svg docs/benchmarks.svg --table $(BENCH_OUT)/table.md
 

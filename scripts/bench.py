@@ -343,9 +343,9 @@ def main():
     p.add_argument("--c-relay", default="bench-out/bin/c-relay")
     p.add_argument("--out", default="bench-out")
     p.add_argument("--duration", type=float, default=15)
-    p.add_argument("--sessions", type=int, nargs="+", default=[100, 250, 500])
+    p.add_argument("--sessions", type=int, nargs="+", default=[100, 250, 500, 1000])
     p.add_argument("--targets", nargs="+", choices=list(TARGETS),
-                   default=["windowrelay", "windowrelay-norec", "c-relay-libev", "c-relay", "lws-mirror"],
+                   default=["windowrelay", "c-relay-libev", "c-relay", "lws-mirror"],
                    help="windowrelay (libev), windowrelay-norec (recording off), windowrelay-poll, "
                         "c-relay-libev, c-relay (poll), lws-mirror")
     p.add_argument("--no-flood", action="store_true", help="paced runs only")

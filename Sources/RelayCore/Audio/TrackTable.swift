@@ -34,6 +34,9 @@ public struct TrackTable: Sendable, Hashable {
     /// The open track `number` of `owner`, if any.
     public func track(owner: String, number: UInt16) -> Track? { open[owner]?[number] }
 
+    /// The session of `owner`'s open track `number`: what the audio path needs of a track, per packet.
+    public func sessionId(owner: String, number: UInt16) -> String? { open[owner]?[number]?.sessionId }
+
     /// The open tracks of a session.
     public func tracks(sessionId: String) -> [Track] {
         open.values.flatMap { $0.values }.filter { $0.sessionId == sessionId }.sorted { $0.number < $1.number }

@@ -39,6 +39,10 @@ public struct SessionBook: Sendable {
 
     public func session(_ id: String) -> SessionState? { states[id] }
 
+    /// The participants of session `id` (none if there is no such session), without copying the
+    /// rest of its state: the audio path asks this for every packet.
+    public func participants(of id: String) -> [SessionParticipant] { states[id]?.participants ?? [] }
+
     /// The PROTOCOL session object (with `waiting`, `applicant`, `note`).
     public func sessionJSON(_ id: String) -> JSONValue? { states[id]?.sessionObject }
 

@@ -85,8 +85,8 @@ extension Relay {
     /// An audio frame: check the track is the sender's and libopus accepts the packet, then
     /// forward the same bytes to every other participant that joined, count it and record it.
     func audioFrame(_ peer: Peer, identity: Identity, bytes: UnsafeRawBufferPointer, header: BinaryFrame.AudioHeader, payload: Range<Int>) {
-        guard let track = tracks.track(owner: identity.sub, number: header.track),
-            let live = liveTracks[TrackRecorder.Key(sessionId: track.sessionId, track: header.track)]
+        guard let sessionId = tracks.sessionId(owner: identity.sub, number: header.track),
+            let live = liveTracks[TrackRecorder.Key(sessionId: sessionId, track: header.track)]
         else {
             invalidMedia(peer, "audio frame dropped: track \(header.track) is not an open track of yours")
             return
@@ -100,8 +100,8 @@ extension Relay {
         live.stats.record(seq: header.seq, timestamp: header.timestamp, arrivalMillis: Double(loop.nowMillis), bytes: payload.count)
         let frame = OutboundFrame(copying: bytes, binary: true)
         var forwarded = 0
-        for participant in book.session(track.sessionId)?.participants ?? [] where participant.identity.sub != identity.sub {
-            guard let receiver = peersBySub[participant.identity.sub], receiver.joined[track.sessionId] != nil else {
+        for participant in book.participants(of: sessionId) where participant.identity.sub != identity.sub {
+            guard let receiver = peersBySub[participant.identity.sub], receiver.joined[sessionId] != nil else {
                 continue
             }
             let before = receiver.connection.droppedMediaFrames
