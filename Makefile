@@ -123,13 +123,15 @@ $(C_RELAY): bench/c-relay/c-relay.c | deps
 	@mkdir -p $(dir $@)
 	cc -O2 -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets) -lev
 
-bench: release $(C_RELAY) ## audio through WindowRelay, the C relay (libev, poll), lws-mirror (~9 min)
+bench: release $(C_RELAY) ## audio through WindowRelay, the C relay (libev, poll), lws-mirror (~6.5 min)
 	ulimit -n 20000; $(PYTHON) scripts/bench.py run --fresh --bin $(BENCH_SCRATCH)/release/windowrelay --c-relay $(C_RELAY)
-	$(PYTHON) scripts/bench-report.py $(BENCH_OUT)/results.json --svg docs/benchmarks.svg --table $(BENCH_OUT)/table.md
+	$(PYTHON) scripts/bench-report.py $(BENCH_OUT)/results.json --svg docs/benchmarks.svg --table $(BENCH_OUT)/table.md \
+		--doc docs/benchmarks.md
 
 bench-extra: release ## idle memory at 5,000 connections, start-up time empty and with 10,000 sessions
 	ulimit -n 20000; $(PYTHON) scripts/bench.py extra --bin $(BENCH_SCRATCH)/release/windowrelay
-	$(PYTHON) scripts/bench-report.py $(BENCH_OUT)/results.json --svg docs/benchmarks.svg --table $(BENCH_OUT)/table.md
+	$(PYTHON) scripts/bench-report.py $(BENCH_OUT)/results.json --svg docs/benchmarks.svg --table $(BENCH_OUT)/table.md \
+		--doc docs/benchmarks.md
 
 lint: ## swift format lint (warnings only; skipped when swift format is not available)
 	@if [ ! -f .swift-format ]; then \

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns bench-out/results.json (scripts/bench.py) into a markdown table and docs/benchmarks.svg.
 
-    scripts/bench-report.py bench-out/results.json [--svg docs/benchmarks.svg] [--table FILE]
+    scripts/bench-report.py bench-out/results.json [--svg docs/benchmarks.svg] [--table FILE] [--doc docs/benchmarks.md]
 
 The table (printed, and written to --table) has one row per audio run and the ratios the issue's
 targets are stated in; the SVG plots p50 and p99 added latency against deliveries/s for the paced
@@ -104,17 +104,24 @@ def ratios(results):
     return out
 
 
-def table(results):
+def runs_table(results):
+    """One row per audio run; empty when there are none."""
+    found = audio_runs(results)
+    if not found:
+        return []
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    for r in audio_runs(results):
-        lines.append("| " + " | ".join(row(r)) + " |")
+    return lines + ["| " + " | ".join(row(r)) + " |" for r in found]
+
+
+def ratios_table(results):
     found = ratios(results)
-    if found:
-        lines.append("")
-        lines.append("| WindowRelay ÷ reference | ratio |")
-        lines.append("|---|---|")
-        for name, value in found.items():
-            lines.append(f"| {name} | {value:.2f} |")
+    if not found:
+        return []
+    return ["| WindowRelay ÷ reference | ratio |", "|---|---|"] + [f"| {n} | {v:.2f} |" for n, v in found.items()]
+
+
+def extra_table(results):
+    """Idle memory and start-up times (`bench.py extra`); empty when there are none."""
     runs = by_label(results)
     extra = []
     if "idle" in runs:
@@ -127,9 +134,28 @@ def table(results):
             times = ", ".join(f"{t * 1000:.0f}" for t in r["allStartSeconds"])
             extra.append(f"| start to `listening`, {label[6:].replace('-', ' ')} | "
                          f"median {r['startSeconds'] * 1000:.0f} ms (runs: {times} ms) |")
-    if extra:
-        lines += ["", "| measure | result |", "|---|---|"] + extra
-    return "\n".join(lines) + "\n"
+    return ["| measure | result |", "|---|---|"] + extra if extra else []
+
+
+BLOCKS = {"runs": runs_table, "ratios": ratios_table, "extra": extra_table}
+
+
+def table(results):
+    parts = [block(results) for block in BLOCKS.values()]
+    return "\n\n".join("\n".join(p) for p in parts if p) + "\n"
+
+
+def update_doc(text, results):
+    """Replaces each `<!-- bench:NAME -->` … `<!-- /bench:NAME -->` block of a markdown text with
+    its table, for the blocks these results have (a `make bench` run leaves the extra block alone)."""
+    for name, block in BLOCKS.items():
+        lines = block(results)
+        begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+        if not lines or begin not in text or end not in text:
+            continue
+        head, rest = text.split(begin, 1)
+        text = head + begin + "\n" + "\n".join(lines) + "\n" + end + rest.split(end, 1)[1]
+    return text
 
 
 def svg(results, width=720, height=420):
@@ -196,6 +222,7 @@ def main():
     p.add_argument("results")
     p.add_argument("--svg")
     p.add_argument("--table")
+    p.add_argument("--doc", help="markdown file whose <!-- bench:runs|ratios|extra --> blocks get the tables")
     args = p.parse_args()
     with open(args.results) as f:
         results = json.load(f)
@@ -207,6 +234,11 @@ def main():
     if args.svg:
         with open(args.svg, "w") as f:
             f.write(svg(results))
+    if args.doc:
+        with open(args.doc) as f:
+            doc = f.read()
+        with open(args.doc, "w") as f:
+            f.write(update_doc(doc, results))
 
 
 if __name__ == "__main__":

@@ -67,3 +67,16 @@ def test_the_svg_plots_only_paced_runs():
     assert "WindowRelay p99" in svg and "C relay p50" in svg
     assert "C relay, poll p99" in svg
     assert svg.count("<circle") == 6  # three paced runs, p50 and p99 each
+
+
+def test_the_doc_blocks_get_the_tables_and_the_text_around_them_stays():
+    doc = ("intro\n<!-- bench:runs -->\nold rows\n<!-- /bench:runs -->\nbetween\n"
+           "<!-- bench:ratios -->\n<!-- /bench:ratios -->\n<!-- bench:extra -->\nold extra\n<!-- /bench:extra -->\nend\n")
+    text = report.update_doc(doc, RESULTS)
+    assert text.startswith("intro\n<!-- bench:runs -->\n| server |") and text.endswith("<!-- /bench:extra -->\nend\n")
+    assert "old rows" not in text and "old extra" not in text and "\nbetween\n" in text
+    assert "| CPU per delivery, paced-100, ÷ C relay | 2.00 |" in text
+    assert "5,000: 10.2 KiB each" in text
+    # Results of a `make bench` alone (no idle or start-up runs) leave the extra block as it was.
+    runs_only = {"runs": [r for r in RESULTS["runs"] if "server" in r]}
+    assert "old extra" in report.update_doc(doc, runs_only)
