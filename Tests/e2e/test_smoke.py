@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 
+import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from conftest import Relay, needs_relay
@@ -29,3 +32,21 @@ def test_clerk_hello_is_answered_with_the_participant(relay: Relay) -> None:
     assert result["unit"] == UNIT
     assert result["heartbeatMs"] == 10000
     assert result["server"].startswith("windowrelay/")
+
+
+@needs_relay
+@pytest.mark.parametrize("event_loop", ["libev", "poll"])
+def test_sigterm_closes_every_client_with_1001_and_exits_0(relay_factory, event_loop: str) -> None:
+    """The relay, not libwebsockets, owns SIGTERM on either event loop (decisions D18): lws's libev
+    mode would catch it itself unless the loop is ours."""
+    relay = relay_factory(listen={"eventLoop": event_loop})
+    token = relay.token("clerk-sigterm", "clerk", unit=UNIT)
+    with connect(relay.url, open_timeout=10, close_timeout=5) as websocket:
+        websocket.send(json.dumps({"type": "hello", "id": "1", "token": token}))
+        assert json.loads(websocket.recv(timeout=10))["type"] == "ok"
+        relay.process.send_signal(signal.SIGTERM)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                websocket.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001, closed.value
+    assert relay.process.wait(timeout=20) == 0
