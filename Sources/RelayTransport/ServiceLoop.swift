@@ -276,9 +276,9 @@ public final class ServiceLoop: @unchecked Sendable {
             if let listen { return .failure(.cannotListen(host: listen.host, port: listen.port)) }
             return .failure(.contextCreationFailed)
         }
-        if let eventLoop {
-            logger.debug("event loop", metadata: ["backend": "libev \(String(cString: wr_ev_backend_name(eventLoop)))"])
-        }
+        // Said once per server loop (ops can see which loop a relay runs on); client loops say it at debug.
+        let mechanism = eventLoop.map { "libev \(String(cString: wr_ev_backend_name($0)))" } ?? "lws poll"
+        logger.log(level: listen == nil ? .debug : .info, "event loop", metadata: ["backend": "\(mechanism)"])
         self.context = context
         guard listen != nil else { return .success(0) }
         guard let vhost = lws_get_vhost_by_name(context, "default") else {

@@ -52,6 +52,8 @@ def test_json_log_lines_name_session_and_participant_and_keep_content_out(
     assert lines, relay.log()
     for line in lines:
         assert {"at", "level", "label", "message"} <= line.keys()
+    # Once at start: which event loop serves the sockets (listen.eventLoop, default libev on epoll).
+    assert [line["backend"] for line in lines if line["message"] == "event loop"] == ["libev epoll"], relay.log()
 
     about = [line for line in lines if line.get("session") == sid]
     messages = [line["message"] for line in about]
