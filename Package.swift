@@ -119,7 +119,7 @@ let package = Package(
 
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RelayMediaTests", dependencies: ["RelayMedia", "RelayCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "RelayStoreTests", dependencies: ["RelayStore", "RelayCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "RelayStoreTests", dependencies: ["RelayStore", "RelayCore", "RelayMedia"], swiftSettings: swiftSettings),
         .testTarget(name: "RelayTransportTests", dependencies: ["RelayTransport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RelayServerTests",

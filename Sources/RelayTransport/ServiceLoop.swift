@@ -41,7 +41,7 @@ public final class ServiceLoop: @unchecked Sendable {
     /// The libev loop the context runs on (`EventBackend.libev`): created before the context,
     /// destroyed after it, run only by the service thread.
     private var eventLoop: UnsafeMutableRawPointer?
-    private let startedAt = ContinuousClock.now
+    private let startedAtMillis = ServiceLoop.monotonicMillis()
     // C strings and arrays handed to lws; they outlive the context.
     private var retained: [UnsafeMutableRawPointer] = []
     /// The listening vhost's OpenSSL `SSL_CTX`, owned by lws and valid until the context is
@@ -67,9 +67,14 @@ public final class ServiceLoop: @unchecked Sendable {
     }
 
     /// Milliseconds since the loop was created, monotonic.
-    public var nowMillis: Int64 {
-        let d = ContinuousClock.now - startedAt
-        return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+    public var nowMillis: Int64 { Self.monotonicMillis() - startedAtMillis }
+
+    /// `CLOCK_MONOTONIC` in milliseconds. Read for every packet: `clock_gettime` is a vDSO call,
+    /// where `ContinuousClock`'s `Duration` arithmetic costs 128-bit multiplications (profile, docs/benchmarks.md).
+    private static func monotonicMillis() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 
     /// Starts the service thread with `handler`, which from now on is used on that thread only.

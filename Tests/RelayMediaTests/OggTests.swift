@@ -46,10 +46,19 @@ func pages(of bytes: [UInt8]) -> [(flags: UInt8, granule: Int64, sequence: UInt3
         #expect(bytes[26] == 1 && bytes[27] == 9)
     }
 
-    @Test func lacingOfPackets() {
-        #expect(OggPage.lacing(forPacketOf: 600) == [255, 255, 90])
-        #expect(OggPage.lacing(forPacketOf: 510) == [255, 255, 0])
-        #expect(OggPage.lacing(forPacketOf: 60) == [60])
+    @Test(arguments: [(600, [255, 255, 90] as [UInt8]), (510, [255, 255, 0]), (60, [60]), (0, [0])])
+    func lacingOfPackets(length: Int, lacing: [UInt8]) {
+        var page = OggPage(granule: 0, serial: 1, sequence: 0)
+        page.append(packet: [UInt8](repeating: 7, count: 3))
+        page.append(packet: [UInt8](repeating: 9, count: length))
+        #expect(page.segments == [3] + lacing)
+        #expect(page.body.count == 3 + length)
+    }
+
+    @Test func crcOfAPageSizedBufferMatchesReference() {
+        let bytes = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        #expect(OggCRC.update(0, bytes) == referenceCRC(bytes))
+        #expect(OggCRC.update(OggCRC.update(0, bytes[..<1000]), bytes[1000...]) == referenceCRC(bytes))
     }
 
     @Test func headerPagesAreOpusHeadThenOpusTags() {

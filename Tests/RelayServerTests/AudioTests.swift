@@ -124,6 +124,42 @@ struct AudioTests {
         #expect(metrics.contains("windowrelay_audio_packets_total{result=\"received\"} 1"))
     }
 
+    /// The relay caches where a track's packets go (Relay.audioRoute): the cache must follow a
+    /// receiver that drops, comes back on a new connection, and leaves.
+    @Test func audioFollowsAReceiverThatReconnectsAndThenLeaves() async throws {
+        let relay = try TestRelay()
+        let s = try await ActiveSession.open(relay)
+        _ = try await s.clerk.request(["type": "audio.open", "id": "o", "sessionId": .string(s.sessionId)])
+        _ = try await s.approver.next(type: "track.added")
+        let packets = try Self.sinePackets(count: 3)
+        let frames = try packets.enumerated().map { i, p in try Self.frame(track: 1, seq: UInt16(i), timestamp: UInt32(i * 960), p) }
+        func binaries(_ c: ClientConnection) async -> [[UInt8]] {
+            var out: [[UInt8]] = []
+            while let event = try? await c.next(timeout: 1) {
+                if case .binary(let b) = event { out.append(b) }
+            }
+            return out
+        }
+        s.clerk.send(binary: frames[0])
+        #expect(await binaries(s.approver) == [frames[0]])
+
+        s.approver.close()
+        _ = try await s.approver.closeCode()
+        let again = try await relay.join("approver-a", .approver, unit: "cd-gaoxin")
+        let joined = try await again.request(["type": "session.join", "id": "j", "sessionId": .string(s.sessionId)])
+        #expect(joined["type"] == "ok")
+        s.clerk.send(binary: frames[1])
+        #expect(await binaries(again) == [frames[1]])
+
+        let left = try await again.request(["type": "session.leave", "id": "l", "sessionId": .string(s.sessionId)])
+        #expect(left["type"] == "ok")
+        s.clerk.send(binary: frames[2])
+        #expect(await binaries(again).isEmpty)
+        let metrics = String(decoding: try relay.get("/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("windowrelay_audio_packets_total{result=\"received\"} 3"))
+        #expect(metrics.contains("windowrelay_audio_packets_total{result=\"forwarded\"} 2"))
+    }
+
     @Test func audioNeedsAnActiveSessionAndEndingTheSessionFinalisesTheRecordingFirst() async throws {
         let relay = try TestRelay()
         let clerk = try await relay.join("clerk-q", .clerk, unit: "qd-xihaian")

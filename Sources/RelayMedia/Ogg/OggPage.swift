@@ -12,10 +12,17 @@ enum OggCRC {
     /// The checksum of `bytes`, continuing from `crc`.
     static func update(_ crc: UInt32, _ bytes: some Sequence<UInt8>) -> UInt32 {
         var crc = crc
-        for b in bytes {
-            crc = (crc << 8) ^ table[Int(UInt8(crc >> 24) ^ b)]
+        table.withUnsafeBufferPointer { table in
+            for b in bytes {
+                crc = (crc << 8) ^ table[Int(UInt8(truncatingIfNeeded: crc >> 24) ^ b)]
+            }
         }
         return crc
+    }
+
+    /// `update` over contiguous bytes (every page the recorder writes).
+    static func update(_ crc: UInt32, _ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { update(crc, $0) }
     }
 }
 
@@ -41,15 +48,12 @@ struct OggPage {
     var segments: [UInt8] = []
     var body: [UInt8] = []
 
-    /// The lacing values of one packet of `length` bytes: 255s, then the rest (possibly 0).
-    static func lacing(forPacketOf length: Int) -> [UInt8] {
-        [UInt8](repeating: 255, count: length / 255) + [UInt8(length % 255)]
-    }
-
-    /// Adds a whole packet to the page.
+    /// Adds a whole packet to the page: its lacing values (255s, then the rest, possibly 0) and its bytes.
     mutating func append(packet: some Collection<UInt8>) {
-        segments += Self.lacing(forPacketOf: packet.count)
-        body += packet
+        let length = packet.count
+        for _ in 0..<length / 255 { segments.append(255) }
+        segments.append(UInt8(length % 255))
+        body.append(contentsOf: packet)
     }
 
     /// The page as bytes, checksum filled in.

@@ -5,14 +5,33 @@ import RelayMedia
 import RelayStore
 import RelayTransport
 
-/// Live state of one open track on the loop: its statistics.
+/// Live state of one open track on the loop: its statistics and its recording.
 final class LiveTrack {
     let key: TrackRecorder.Key
     var stats: TrackStats
+    /// The recorder's handle of this track; nil when recording is off.
+    let slot: TrackRecorder.Slot?
 
-    init(key: TrackRecorder.Key) {
+    init(key: TrackRecorder.Key, slot: TrackRecorder.Slot?) {
         self.key = key
         self.stats = TrackStats(track: Int(key.track))
+        self.slot = slot
+    }
+}
+
+/// Where one sender's audio track goes: found once, then reused for each of its packets until
+/// the relay's routes change (`Relay.routeVersion`), so that a packet needs no lookup by string.
+final class AudioRoute {
+    let sessionId: String
+    let live: LiveTrack
+    /// The connections of the session's other participants, whether or not they have joined it on
+    /// that connection (`Peer.joined` is checked per packet).
+    let receivers: [Peer]
+
+    init(sessionId: String, live: LiveTrack, receivers: [Peer]) {
+        self.sessionId = sessionId
+        self.live = live
+        self.receivers = receivers
     }
 }
 
@@ -85,9 +104,7 @@ extension Relay {
     /// An audio frame: check the track is the sender's and libopus accepts the packet, then
     /// forward the same bytes to every other participant that joined, count it and record it.
     func audioFrame(_ peer: Peer, identity: Identity, bytes: UnsafeRawBufferPointer, header: BinaryFrame.AudioHeader, payload: Range<Int>) {
-        guard let sessionId = tracks.sessionId(owner: identity.sub, number: header.track),
-            let live = liveTracks[TrackRecorder.Key(sessionId: sessionId, track: header.track)]
-        else {
+        guard let route = audioRoute(peer, identity: identity, track: header.track) else {
             invalidMedia(peer, "audio frame dropped: track \(header.track) is not an open track of yours")
             return
         }
@@ -97,33 +114,55 @@ extension Relay {
             return
         }
         metrics.audioPackets(.received, 1)
+        let live = route.live
         live.stats.record(seq: header.seq, timestamp: header.timestamp, arrivalMillis: Double(loop.nowMillis), bytes: payload.count)
         let frame = OutboundFrame(copying: bytes, binary: true)
         var forwarded = 0
-        for participant in book.participants(of: sessionId) where participant.identity.sub != identity.sub {
-            guard let receiver = peersBySub[participant.identity.sub], receiver.joined[sessionId] != nil else {
-                continue
-            }
+        for receiver in route.receivers where receiver.joined[route.sessionId] != nil {
             let before = receiver.connection.droppedMediaFrames
             if receiver.connection.send(frame, as: .media) { forwarded += 1 }
             let dropped = receiver.connection.droppedMediaFrames - before
             if dropped > 0 { metrics.audioPackets(.dropped, dropped) }
         }
         metrics.audioPackets(.forwarded, forwarded)
-        if recordingEnabled {
-            recorderBatch.append(TrackRecorder.Packet(key: live.key, payload: Array(packet), timestamp: header.timestamp))
+        if let slot = live.slot {
+            recorderBatch.append(slot, timestamp: header.timestamp, payload: packet)
             if recorderBatch.count >= Self.recorderBatchLimit { flushRecordings() }
         }
+    }
+
+    /// The route of `peer`'s track `track`: from the peer's cache while the relay's routes have not
+    /// changed, else found (the track's session, its live state, the other participants'
+    /// connections) and cached. Nil when the track is not an open track of the sender's.
+    func audioRoute(_ peer: Peer, identity: Identity, track: UInt16) -> AudioRoute? {
+        if peer.audioRoutesVersion == routeVersion {
+            if let route = peer.audioRoutes[track] { return route }
+        } else {
+            peer.audioRoutes.removeAll(keepingCapacity: true)
+            peer.audioRoutesVersion = routeVersion
+        }
+        guard let sessionId = tracks.sessionId(owner: identity.sub, number: track),
+            let live = liveTracks[TrackRecorder.Key(sessionId: sessionId, track: track)]
+        else { return nil }
+        let receivers = book.participants(of: sessionId).compactMap { participant in
+            participant.identity.sub == identity.sub ? nil : peersBySub[participant.identity.sub]
+        }
+        let route = AudioRoute(sessionId: sessionId, live: live, receivers: receivers)
+        peer.audioRoutes[track] = route
+        return route
     }
 
     /// Packets gathered before they are handed to the recorder at once.
     static let recorderBatchLimit = 512
 
+    /// A new batch's room: the limit at 128 bytes a packet (the header and a large voice packet).
+    static var recorderBatchCapacity: Int { recorderBatchLimit * 128 }
+
     /// Hands the gathered packets to the recorder (in arrival order, before any later close).
     func flushRecordings() {
         guard !recorderBatch.isEmpty else { return }
         recorder.packets(recorderBatch)
-        recorderBatch.removeAll(keepingCapacity: true)
+        recorderBatch = TrackRecorder.PacketBatch(capacity: Self.recorderBatchCapacity)
     }
 
     /// Polices invalid binary frames per connection: the first in a one-second window is told
@@ -158,8 +197,7 @@ extension Relay {
         let key = TrackRecorder.Key(sessionId: event.sessionId, track: number)
         switch event.type {
         case "track.added":
-            liveTracks[key] = LiveTrack(key: key)
-            if recordingEnabled { recorder.open(key) }
+            liveTracks[key] = LiveTrack(key: key, slot: recordingEnabled ? recorder.open(key) : nil)
         case "track.removed":
             liveTracks.removeValue(forKey: key)
         default:
@@ -184,9 +222,9 @@ extension Relay {
                     track, stats: stats, summary: summary, actor: actor, reason: reason, reply: boundReply?.value)
             }
         }
-        if recordingEnabled {
+        if let slot = live.slot {
             flushRecordings()  // the track's last packets go before its close
-            recorder.close(key, completion: finish)
+            recorder.close(slot, completion: finish)
         } else {
             finish(nil)
         }

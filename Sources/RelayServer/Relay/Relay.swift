@@ -15,7 +15,7 @@ final class Relay: TransportHandler {
     let logger: Logger
     let metrics: RelayMetrics
     unowned(unsafe) let loop: ServiceLoop
-    var book: SessionBook
+    var book: SessionBook { didSet { routeVersion &+= 1 } }
     /// The open forms of every session, kept in step with `book` (PROTOCOL §5).
     var forms: FormDesk
     let documentStore: DocumentStore
@@ -26,7 +26,7 @@ final class Relay: TransportHandler {
     var lastUploadSweep: Int64 = 0
     var outbox = DurableOutbox<Result<StoreBatchResult, StoreError>>()
     var peers: [UInt64: Peer] = [:]
-    var peersBySub: [String: Peer] = [:]
+    var peersBySub: [String: Peer] = [:] { didSet { routeVersion &+= 1 } }
     /// Open WebSocket connections per peer address, for `limits.maxConnectionsPerIP`.
     var connectionsByAddress: [String: Int] = [:]
     /// Connections on the test-only echo route (`Relay+Echo.swift`), which have no `Peer`.
@@ -36,12 +36,15 @@ final class Relay: TransportHandler {
     var lastHeartbeat: Int64 = 0
     var accepting = true
     /// Open media tracks (owners and numbers) and their live statistics.
-    var tracks = TrackTable()
-    var liveTracks: [TrackRecorder.Key: LiveTrack] = [:]
+    var tracks = TrackTable() { didSet { routeVersion &+= 1 } }
+    var liveTracks: [TrackRecorder.Key: LiveTrack] = [:] { didSet { routeVersion &+= 1 } }
+    /// Changes whenever `book`, `peersBySub`, `tracks` or `liveTracks` changes: the audio routes
+    /// peers cache (`Peer.audioRoutes`) are good while it stays the same.
+    var routeVersion: UInt64 = 0
     let recorder: TrackRecorder
     /// Packets to record, handed to the recorder each tick (100 ms), when many, and before a
     /// track closes: one wake-up of its thread per hand-over instead of one per packet.
-    var recorderBatch: [TrackRecorder.Packet] = []
+    var recorderBatch = TrackRecorder.PacketBatch(capacity: Relay.recorderBatchCapacity)
     let recordingEnabled: Bool
     /// Ends (by a participant or by ops) waiting for their session's recordings to be final,
     /// run in arrival order once no track of the session is open or closing.
@@ -111,6 +114,7 @@ final class Relay: TransportHandler {
         if closeEcho(connection) { return }
         guard let peer = peers.removeValue(forKey: connection.id) else { return }
         connection.context = nil
+        peer.audioRoutes.removeAll()  // routes hold their receivers: no cycle outlives the connection
         pacedPeers.remove(peer.id)
         if let n = connectionsByAddress[connection.peerAddress] {
             connectionsByAddress[connection.peerAddress] = n > 1 ? n - 1 : nil

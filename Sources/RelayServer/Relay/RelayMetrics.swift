@@ -19,7 +19,8 @@ final class RelayMetrics: Sendable {
     private let jitter: ValueHistogram
     let recordingBytes: Counter
     let signals: Counter
-    private let audio: [AudioResult: Counter]
+    /// In `AudioResult.allCases` order: an array, not a dictionary, because it is counted per packet.
+    private let audio: [Counter]
 
     /// What happened to an audio packet.
     enum AudioResult: String, CaseIterable {
@@ -31,6 +32,16 @@ final class RelayMetrics: Sendable {
         case invalid
         /// Dropped from a slow receiver's queue, oldest first.
         case dropped
+
+        /// The position in `allCases`.
+        var index: Int {
+            switch self {
+            case .received: 0
+            case .forwarded: 1
+            case .invalid: 2
+            case .dropped: 3
+            }
+        }
     }
     let messagesRateLimited: Counter
     private let documentBytes: Counter
@@ -87,11 +98,7 @@ final class RelayMetrics: Sendable {
             descriptor: .relay("signals_total", help: "WebRTC signalling messages relayed (signal)."))
         let audioPackets = MetricNameDescriptor.relay(
             "audio_packets_total", help: "Audio packets: received (accepted in), forwarded (out, per receiver), invalid (refused), dropped (slow receiver).")
-        var audio: [AudioResult: Counter] = [:]
-        for result in AudioResult.allCases {
-            audio[result] = r.makeCounter(descriptor: audioPackets, labels: [("result", result.rawValue)])
-        }
-        self.audio = audio
+        audio = AudioResult.allCases.map { r.makeCounter(descriptor: audioPackets, labels: [("result", $0.rawValue)]) }
         messagesRateLimited = r.makeCounter(
             descriptor: .relay(
                 "messages_rate_limited_total",
@@ -109,7 +116,7 @@ final class RelayMetrics: Sendable {
     }
 
     func audioPackets(_ result: AudioResult, _ n: Int) {
-        if n > 0 { audio[result]?.increment(by: Int64(n)) }
+        if n > 0 { audio[result.index].increment(by: Int64(n)) }
     }
 
     func eventsAppended(_ n: Int) { events.increment(by: Int64(n)) }

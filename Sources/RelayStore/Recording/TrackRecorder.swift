@@ -10,8 +10,8 @@ import RelayMedia
 /// complete (no sync per packet); `close` writes the end-of-stream page, syncs the file and reports
 /// its summary. After a crash, `repair` truncates a file to its last whole page and ends it.
 ///
-/// `@unchecked Sendable`: `jobs`, `closing` and `levels` are guarded by `condition`; the writers
-/// and files are touched only on the recorder thread.
+/// `@unchecked Sendable`: `jobs`, `closing`, `levels` and `nextSlot` are guarded by `condition`;
+/// the writers and files are touched only on the recorder thread.
 public final class TrackRecorder: @unchecked Sendable {
     /// A track: its session and number.
     public struct Key: Hashable, Sendable {
@@ -40,13 +40,62 @@ public final class TrackRecorder: @unchecked Sendable {
         public var atMillis: Double
     }
 
+    /// A track's handle on the recorder, given by `open`: packets name their track by it, so the
+    /// recorder finds a packet's file without hashing the session id.
+    public struct Slot: Hashable, Sendable {
+        let raw: UInt32
+    }
+
+    /// Audio packets gathered by the service loop and handed over at once, copied into one
+    /// buffer: no allocation per packet on either thread.
+    public struct PacketBatch: Sendable {
+        /// Per packet: slot (4 bytes), timestamp (4), payload length (4), in host order, then the payload.
+        private var buffer: [UInt8] = []
+        /// Packets in the batch.
+        public private(set) var count = 0
+
+        private static let headerSize = 12
+
+        /// A batch with room for `capacity` bytes of packets before it grows.
+        public init(capacity: Int = 0) {
+            buffer.reserveCapacity(capacity)
+        }
+
+        public var isEmpty: Bool { count == 0 }
+
+        /// Copies one packet in.
+        public mutating func append(_ slot: Slot, timestamp: UInt32, payload: UnsafeRawBufferPointer) {
+            withUnsafeBytes(of: slot.raw) { buffer.append(contentsOf: $0) }
+            withUnsafeBytes(of: timestamp) { buffer.append(contentsOf: $0) }
+            withUnsafeBytes(of: UInt32(payload.count)) { buffer.append(contentsOf: $0) }
+            buffer.append(contentsOf: payload)
+            count += 1
+        }
+
+        /// Calls `body` with each packet in the order appended; the payload is valid during the call only.
+        public func forEach(_ body: (Slot, UInt32, UnsafeRawBufferPointer) -> Void) {
+            buffer.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset + Self.headerSize <= bytes.count {
+                    let slot = bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+                    let timestamp = bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+                    let length = Int(bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self))
+                    let start = offset + Self.headerSize
+                    body(Slot(raw: slot), timestamp, UnsafeRawBufferPointer(rebasing: bytes[start..<start + length]))
+                    offset = start + length
+                }
+            }
+        }
+    }
+
     private enum Job {
-        case open(Key)
-        case packet(Key, [UInt8], UInt32)
-        case close(Key, @Sendable (Summary?) -> Void)
+        case open(Key, Slot)
+        case packets(PacketBatch)
+        case close(Slot, @Sendable (Summary?) -> Void)
     }
 
     private final class Open {
+        let key: Key
         let fd: Int32
         let relativePath: String
         var writer: OggOpusWriter
@@ -57,7 +106,8 @@ public final class TrackRecorder: @unchecked Sendable {
         /// Writes that failed (their pages are missing from the file).
         var droppedWrites = 0
 
-        init(fd: Int32, relativePath: String, writer: OggOpusWriter, meter: OpusLevelMeter?) {
+        init(key: Key, fd: Int32, relativePath: String, writer: OggOpusWriter, meter: OpusLevelMeter?) {
+            self.key = key
             self.fd = fd
             self.relativePath = relativePath
             self.writer = writer
@@ -66,9 +116,10 @@ public final class TrackRecorder: @unchecked Sendable {
     }
 
     public let dataDirectory: String
-    /// One packet in `meterEvery` is decoded for the level (20 ms packets: 2 levels a second at 25,
-    /// 20 samples in the 10 s that make a track `silent`). Decoding is ~33 µs a packet: at 5 it was
-    /// ~30 % of a core at 50k packets/s (docs/benchmarks.md), at 25 about 6 %.
+    /// One packet in `meterEvery` is decoded for the level. At 50, one level a second for 20 ms
+    /// packets: what health reads (`latestLevels`, once a second), 10 samples in the 10 s that make a
+    /// track `silent`. A decode costs 25–33 µs: at 5 it was ~30 % of a core at 50k packets/s, at 25
+    /// 8.5 % of the relay's CPU (docs/benchmarks.md), and half of those levels were never read.
     public let meterEvery: Int
     private let logger: Logger
     private let condition = NSCondition()
@@ -76,11 +127,13 @@ public final class TrackRecorder: @unchecked Sendable {
     private var closing = false
     private var finished = false
     private var levels: [Key: Level] = [:]
-    private var open: [Key: Open] = [:]
+    private var nextSlot: UInt32 = 0
+    /// Recorder thread only.
+    private var open: [Slot: Open] = [:]
     private var thread: Thread?
     private let started = ContinuousClock.now
 
-    public init(dataDirectory: String, meterEvery: Int = 25, logger: Logger) {
+    public init(dataDirectory: String, meterEvery: Int = 50, logger: Logger) {
         self.dataDirectory = dataDirectory
         self.meterEvery = max(1, meterEvery)
         self.logger = logger
@@ -95,41 +148,26 @@ public final class TrackRecorder: @unchecked Sendable {
         "recordings/\(key.sessionId)/track-\(key.track).opus"
     }
 
-    public func open(_ key: Key) { post(.open(key)) }
-
-    /// One audio packet to record (copied by the caller once, off the receive buffer).
-    public struct Packet: Sendable {
-        public var key: Key
-        public var payload: [UInt8]
-        public var timestamp: UInt32
-        public init(key: Key, payload: [UInt8], timestamp: UInt32) {
-            self.key = key
-            self.payload = payload
-            self.timestamp = timestamp
-        }
+    /// Starts recording `key`; its packets and its close name it by the slot returned.
+    public func open(_ key: Key) -> Slot {
+        condition.lock()
+        nextSlot &+= 1
+        let slot = Slot(raw: nextSlot)
+        condition.unlock()
+        post(.open(key, slot))
+        return slot
     }
-
-    /// Queues one packet.
-    public func packet(_ key: Key, payload: [UInt8], timestamp: UInt32) { post(.packet(key, payload, timestamp)) }
 
     /// Queues packets gathered by the caller, in order, with one lock and at most one wake-up: the
     /// service loop hands them over a few times a second instead of waking this thread per packet.
-    public func packets(_ batch: [Packet]) {
+    public func packets(_ batch: PacketBatch) {
         guard !batch.isEmpty else { return }
-        condition.lock()
-        if closing {
-            condition.unlock()
-            return
-        }
-        let wasEmpty = jobs.isEmpty
-        for p in batch { jobs.append(.packet(p.key, p.payload, p.timestamp)) }
-        if wasEmpty { condition.signal() }
-        condition.unlock()
+        post(.packets(batch))
     }
 
     /// Ends the file, syncs it, and reports its summary (nil when it was never opened or failed).
-    public func close(_ key: Key, completion: @escaping @Sendable (Summary?) -> Void) {
-        post(.close(key, completion))
+    public func close(_ slot: Slot, completion: @escaping @Sendable (Summary?) -> Void) {
+        post(.close(slot, completion))
     }
 
     /// The latest levels, for health; cheap to call once a second.
@@ -206,28 +244,33 @@ public final class TrackRecorder: @unchecked Sendable {
 
     private func perform(_ job: Job) {
         switch job {
-        case .open(let key):
-            openFile(key)
-        case .packet(let key, let payload, let timestamp):
-            guard let file = open[key] else { return }
-            let pages = file.writer.append(packet: payload, timestamp: timestamp)
-            write(pages, to: file)
-            file.sinceMetered += 1
-            if file.sinceMetered >= meterEvery, let meter = file.meter, let level = meter.level(of: payload) {
-                file.sinceMetered = 0
-                let now = ContinuousClock.now - started
-                let millis = Double(now.components.seconds) * 1000 + Double(now.components.attoseconds) / 1e15
-                condition.lock()
-                levels[key] = Level(dBFS: level, atMillis: millis)
-                condition.unlock()
+        case .open(let key, let slot):
+            openFile(key, slot: slot)
+        case .packets(let batch):
+            batch.forEach { slot, timestamp, payload in
+                guard let file = open[slot] else { return }
+                record(payload, timestamp: timestamp, to: file)
             }
-        case .close(let key, let completion):
-            completion(finish(key))
+        case .close(let slot, let completion):
+            completion(finish(slot))
         }
     }
 
-    private func openFile(_ key: Key) {
-        guard open[key] == nil else { return }
+    private func record(_ payload: UnsafeRawBufferPointer, timestamp: UInt32, to file: Open) {
+        let pages = file.writer.append(packet: payload, timestamp: timestamp)
+        write(pages, to: file)
+        file.sinceMetered += 1
+        guard file.sinceMetered >= meterEvery, let meter = file.meter, let level = meter.level(of: payload) else { return }
+        file.sinceMetered = 0
+        let now = ContinuousClock.now - started
+        let millis = Double(now.components.seconds) * 1000 + Double(now.components.attoseconds) / 1e15
+        condition.lock()
+        levels[file.key] = Level(dBFS: level, atMillis: millis)
+        condition.unlock()
+    }
+
+    private func openFile(_ key: Key, slot: Slot) {
+        guard open[slot] == nil else { return }
         let relative = Self.relativePath(key)
         let directory = dataDirectory + "/recordings/" + key.sessionId
         do {
@@ -243,7 +286,8 @@ public final class TrackRecorder: @unchecked Sendable {
         }
         var serial = UInt32(key.track)
         for byte in key.sessionId.utf8 { serial = serial &* 31 &+ UInt32(byte) }
-        let file = Open(fd: fd, relativePath: relative, writer: OggOpusWriter(serial: serial), meter: try? OpusLevelMeter())
+        let file = Open(
+            key: key, fd: fd, relativePath: relative, writer: OggOpusWriter(serial: serial), meter: try? OpusLevelMeter())
         guard write(file.writer.header(), to: file) else {
             // Without its header the file would never play: no recording for this track.
             Glibc.close(fd)
@@ -251,7 +295,7 @@ public final class TrackRecorder: @unchecked Sendable {
             logger.error("recording not started: its header could not be written", metadata: ["path": "\(relative)"])
             return
         }
-        open[key] = file
+        open[slot] = file
     }
 
     /// Writes whole pages. Pages that cannot be written (disk full, I/O error) are left out: the
@@ -289,13 +333,13 @@ public final class TrackRecorder: @unchecked Sendable {
         return true
     }
 
-    private func finish(_ key: Key) -> Summary? {
-        guard let file = open.removeValue(forKey: key) else { return nil }
+    private func finish(_ slot: Slot) -> Summary? {
+        guard let file = open.removeValue(forKey: slot) else { return nil }
         write(file.writer.finish(), to: file)
         fsync(file.fd)
         Glibc.close(file.fd)
         condition.lock()
-        levels.removeValue(forKey: key)
+        levels.removeValue(forKey: file.key)
         condition.unlock()
         return Summary(
             file: file.relativePath, packets: file.writer.packets, durationMs: Int(file.writer.durationSamples / 48),
