@@ -103,8 +103,8 @@ extension Relay {
 
     /// An audio frame: check the track is the sender's and libopus accepts the packet, then
     /// forward the same bytes to every other participant that joined, count it and record it.
-    func audioFrame(_ peer: Peer, identity: Identity, bytes: UnsafeRawBufferPointer, header: BinaryFrame.AudioHeader, payload: Range<Int>) {
-        guard let route = audioRoute(peer, identity: identity, track: header.track) else {
+    func audioFrame(_ peer: Peer, bytes: UnsafeRawBufferPointer, header: BinaryFrame.AudioHeader, payload: Range<Int>) {
+        guard let route = audioRoute(peer, track: header.track) else {
             invalidMedia(peer, "audio frame dropped: track \(header.track) is not an open track of yours")
             return
         }
@@ -134,18 +134,18 @@ extension Relay {
     /// The route of `peer`'s track `track`: from the peer's cache while the relay's routes have not
     /// changed, else found (the track's session, its live state, the other participants'
     /// connections) and cached. Nil when the track is not an open track of the sender's.
-    func audioRoute(_ peer: Peer, identity: Identity, track: UInt16) -> AudioRoute? {
+    func audioRoute(_ peer: Peer, track: UInt16) -> AudioRoute? {
         if peer.audioRoutesVersion == routeVersion {
             if let route = peer.audioRoutes[track] { return route }
         } else {
             peer.audioRoutes.removeAll(keepingCapacity: true)
             peer.audioRoutesVersion = routeVersion
         }
-        guard let sessionId = tracks.sessionId(owner: identity.sub, number: track),
+        guard let sender = peer.identity?.sub, let sessionId = tracks.sessionId(owner: sender, number: track),
             let live = liveTracks[TrackRecorder.Key(sessionId: sessionId, track: track)]
         else { return nil }
         let receivers = book.participants(of: sessionId).compactMap { participant in
-            participant.identity.sub == identity.sub ? nil : peersBySub[participant.identity.sub]
+            participant.identity.sub == sender ? nil : peersBySub[participant.identity.sub]
         }
         let route = AudioRoute(sessionId: sessionId, live: live, receivers: receivers)
         peer.audioRoutes[track] = route

@@ -36,14 +36,16 @@ extension Relay {
     /// Binary frames (PROTOCOL §4, §6): audio takes the short path, document chunks go to their
     /// upload; a frame of an unknown or unsupported kind is refused with a clear error and the
     /// connection stays open.
-    func binaryFrame(_ peer: Peer, identity: Identity, bytes: UnsafeRawBufferPointer) {
+    /// The sender has said hello.
+    func binaryFrame(_ peer: Peer, bytes: UnsafeRawBufferPointer) {
         switch bytes.first.flatMap(BinaryFrame.Kind.init(rawValue:)) {
         case .documentChunk?:
+            guard let identity = peer.identity else { return }
             documentChunk(peer, identity: identity, frame: bytes)
         case .audio?:
             do {
                 guard case .audio(let header, let payload) = try BinaryFrame.parse(bytes) else { return }
-                audioFrame(peer, identity: identity, bytes: bytes, header: header, payload: payload)
+                audioFrame(peer, bytes: bytes, header: header, payload: payload)
             } catch {
                 invalidMedia(peer, "binary frame refused: \(error)")
             }

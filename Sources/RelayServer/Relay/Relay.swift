@@ -146,28 +146,28 @@ final class Relay: TransportHandler {
     func webSocket(_ connection: WebSocketConnection, received message: UnsafeRawBufferPointer, binary: Bool) {
         if echo(connection, message: message, binary: binary) { return }
         guard let peer = peers[connection.id], connection.isOpen else { return }
-        if binary, let identity = peer.identity, message.first == BinaryFrame.Kind.documentChunk.rawValue {
+        // `peer.identity` is tested, not bound, on the binary path: binding copies the whole
+        // identity (six strings) for every audio packet, which needs none of it.
+        if binary, peer.identity != nil, message.first == BinaryFrame.Kind.documentChunk.rawValue {
             // Upload chunks are paced by flow control, not refused: a dropped chunk would break the offsets.
             paceUpload(peer, bytes: message.count)
-            binaryFrame(peer, identity: identity, bytes: message)
+            binaryFrame(peer, bytes: message)
             return
         }
         if let refusal = admit(peer, bytes: message.count) {
             if refusal != .silentlyDropped { peer.sendError(refusal, id: nil) }
             return
         }
-        guard let identity = peer.identity else {
-            if binary {
-                refuseHello(peer, id: nil, message: "the first message must be hello")
-            } else {
-                hello(peer, text: message)
-            }
-            return
-        }
         if binary {
-            binaryFrame(peer, identity: identity, bytes: message)
-        } else {
+            if peer.identity != nil {
+                binaryFrame(peer, bytes: message)
+            } else {
+                refuseHello(peer, id: nil, message: "the first message must be hello")
+            }
+        } else if let identity = peer.identity {
             request(peer, identity: identity, text: message)
+        } else {
+            hello(peer, text: message)
         }
     }
 
