@@ -5,7 +5,10 @@ import RelayTransport
 final class Peer {
     let connection: WebSocketConnection
     /// Set by a good `hello`.
-    var identity: Identity?
+    var identity: Identity? { didSet { saidHello = identity != nil } }
+    /// `identity != nil`, without copying the identity (six strings) out of the peer: the test the
+    /// binary path makes for every packet.
+    private(set) var saidHello = false
     /// The language of this device's problem messages: `hello`'s `lang`, else the upgrade's Accept-Language.
     var language = MessageLanguage.fallback
     /// When the connection must have said hello by (loop milliseconds).

@@ -146,9 +146,9 @@ final class Relay: TransportHandler {
     func webSocket(_ connection: WebSocketConnection, received message: UnsafeRawBufferPointer, binary: Bool) {
         if echo(connection, message: message, binary: binary) { return }
         guard let peer = peers[connection.id], connection.isOpen else { return }
-        // `peer.identity` is tested, not bound, on the binary path: binding copies the whole
-        // identity (six strings) for every audio packet, which needs none of it.
-        if binary, peer.identity != nil, message.first == BinaryFrame.Kind.documentChunk.rawValue {
+        // The binary path tests `saidHello` rather than binding `peer.identity`, which copies the
+        // whole identity for every audio packet that needs none of it.
+        if binary, peer.saidHello, message.first == BinaryFrame.Kind.documentChunk.rawValue {
             // Upload chunks are paced by flow control, not refused: a dropped chunk would break the offsets.
             paceUpload(peer, bytes: message.count)
             binaryFrame(peer, bytes: message)
@@ -159,7 +159,7 @@ final class Relay: TransportHandler {
             return
         }
         if binary {
-            if peer.identity != nil {
+            if peer.saidHello {
                 binaryFrame(peer, bytes: message)
             } else {
                 refuseHello(peer, id: nil, message: "the first message must be hello")
