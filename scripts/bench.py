@@ -3,6 +3,8 @@
 
     scripts/bench.py run    [--bin B] [--out bench-out] [--duration 15]   paced and flood audio runs
     scripts/bench.py extra  [--bin B] [--out bench-out]                   idle RSS, start-up time
+    scripts/bench.py ab --bin A --bin-b B --sessions N --pairs P [--flood] --out DIR
+                                            two relay builds alternated run by run (A/B)
 
 Every server runs pinned to CPU 0 and the generator (`windowrelay bench audio`) to CPU 1 (taskset).
 Before each measured run it waits until no compiler is running (at most 20 minutes, then it
@@ -19,6 +21,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -168,13 +171,13 @@ def relay_config(out, port=PORTS["windowrelay"], data=None, recording=True, even
     return path
 
 
-def start_server(target, args, data=None):
+def start_server(target, args, data=None, server_bin=None):
     kind, event_loop = TARGETS[target]
     if kind == "windowrelay":
         data = data or os.path.join(args.out, "data")
         shutil.rmtree(data, ignore_errors=True)
         config = relay_config(args.out, data=data, recording=target != "windowrelay-norec", event_loop=event_loop)
-        return Server([args.bin, "serve", "--config", config], ready_line="listening").start()
+        return Server([server_bin or args.bin, "serve", "--config", config], ready_line="listening").start()
     if kind == "c-relay":
         return Server([args.c_relay, str(PORTS[kind]), event_loop], ready_line="listening").start()
     return Server(["libwebsockets-test-server", f"--port={PORTS[target]}"], port=PORTS[target]).start()
@@ -215,11 +218,12 @@ def others(before, after, ours, seconds):
     return share, [f"{name} {t / hz:.1f} s" for name, t in top]
 
 
-def bench_audio(target, args, state, label, extra, attempts=3):
-    """One run; repeated (up to `attempts` in all) when other processes took over 3 % of a core."""
+def bench_audio(target, args, state, label, extra, attempts=3, server_bin=None):
+    """One run; repeated (up to `attempts` in all) when other processes took over 3 % of a core.
+    The generator is always `args.bin`; the relay is `server_bin` when given."""
     for attempt in range(1, attempts + 1):
         quiet = wait_quiet(state)
-        server = start_server(target, args)
+        server = start_server(target, args, server_bin=server_bin)
         try:
             kind = TARGETS[target][0]
             argv = ["taskset", "-c", "1", args.bin, "bench", "audio", "--target", kind, "--port",
@@ -316,6 +320,39 @@ def extra(args, state):
     time_start(f"start-{args.stored}-sessions", fresh=False)
 
 
+def ab(args, state):
+    """Two relay builds (--bin and --bin-b) alternated run by run, A B, B A, ...: on a VM whose speed
+    drifts over minutes, the way to see a change smaller than the spread of single runs. Prints
+    each pair's CPU per delivery and the mean difference with its standard error."""
+    shape = ["--sessions", str(args.sessions[0])] + (["--flood", "--in-flight", "4"] if args.flood else [])
+    for i in range(args.pairs):
+        order = [("a", args.bin), ("b", args.bin_b)]
+        for key, binary in (order if i % 2 == 0 else order[::-1]):
+            bench_audio("windowrelay", args, state, f"ab/{key}/{i}", shape + ["--duration", str(args.duration)],
+                        server_bin=binary)
+    with open(os.path.join(args.out, "results.jsonl")) as f:
+        runs = {r["run"]["label"]: r for r in map(json.loads, filter(str.strip, f))}
+    summary = ab_summary(runs, args.pairs)
+    for k, binary in (("a", args.bin), ("b", args.bin_b)):
+        per, rate = summary["per"][k], summary["rate"][k]
+        log(f"{k} {binary}: µs per delivery {', '.join(f'{x:.2f}' for x in per)} "
+            f"(mean {statistics.mean(per):.2f}); deliveries/s {', '.join(str(x) for x in rate)}")
+    log(f"b - a: {summary['difference']:+.2f} µs per delivery ({summary['percent']:+.1f} %), "
+        f"standard error {summary['standardError']:.2f}")
+
+
+def ab_summary(runs, pairs):
+    """The figures of an A/B from its runs by label (`ab/a/0`, `ab/b/0`, ...): each build's µs per
+    delivery and deliveries/s, pair by pair; the mean of the pairs' differences b − a, in µs and as
+    a percentage of a's mean; and the standard error of that mean (nan for one pair)."""
+    per = {k: [runs[f"ab/{k}/{i}"]["server"]["microsPerDelivery"] for i in range(pairs)] for k in "ab"}
+    rate = {k: [runs[f"ab/{k}/{i}"]["deliveriesPerSecond"] for i in range(pairs)] for k in "ab"}
+    diffs = [b - a for a, b in zip(per["a"], per["b"])]
+    se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else float("nan")
+    return {"per": per, "rate": rate, "difference": statistics.mean(diffs),
+            "percent": 100 * statistics.mean(diffs) / statistics.mean(per["a"]), "standardError": se}
+
+
 def collect(args, state):
     runs = []
     path = os.path.join(args.out, "results.jsonl")
@@ -341,8 +378,11 @@ def collect(args, state):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("phase", choices=["run", "extra"])
+    p.add_argument("phase", choices=["run", "extra", "ab"])
     p.add_argument("--bin", default=".build-bench/release/windowrelay")
+    p.add_argument("--bin-b", help="ab: the second relay build (the generator is always --bin)")
+    p.add_argument("--pairs", type=int, default=6, help="ab: A/B pairs")
+    p.add_argument("--flood", action="store_true", help="ab: closed-loop flood instead of paced")
     p.add_argument("--c-relay", default="bench-out/bin/c-relay")
     p.add_argument("--out", default="bench-out")
     p.add_argument("--duration", type=float, default=15)
@@ -357,15 +397,18 @@ def main():
     p.add_argument("--fresh", action="store_true", help="start a new results.jsonl")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    if args.fresh and args.phase == "run":
+    if args.phase == "ab" and not args.bin_b:
+        p.error("ab needs --bin-b")
+    if args.fresh and args.phase in ("run", "ab"):
         for name in ("results.jsonl", "results.json"):
             if os.path.exists(os.path.join(args.out, name)):
                 os.remove(os.path.join(args.out, name))
     state = {"quietStarted": time.monotonic(), "conditions": {}}
     try:
-        standard(args, state) if args.phase == "run" else extra(args, state)
+        {"run": standard, "extra": extra, "ab": ab}[args.phase](args, state)
     finally:
-        collect(args, state)
+        if args.phase != "ab":  # A/B runs stay in OUT/results.jsonl, out of the standard results.json
+            collect(args, state)
 
 
 if __name__ == "__main__":

@@ -132,7 +132,9 @@ struct AudioTests {
         _ = try await s.clerk.request(["type": "audio.open", "id": "o", "sessionId": .string(s.sessionId)])
         _ = try await s.approver.next(type: "track.added")
         let packets = try Self.sinePackets(count: 3)
-        let frames = try packets.enumerated().map { i, p in try Self.frame(track: 1, seq: UInt16(i), timestamp: UInt32(i * 960), p) }
+        let frames = try packets.enumerated().map { i, p in
+            try Self.frame(track: 1, seq: UInt16(i), timestamp: UInt32(i * 960), p)
+        }
         func binaries(_ c: ClientConnection) async -> [[UInt8]] {
             var out: [[UInt8]] = []
             while let event = try? await c.next(timeout: 1) {

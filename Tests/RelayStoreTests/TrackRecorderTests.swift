@@ -62,7 +62,8 @@ struct TrackRecorderTests {
             #expect(level.dBFS > -20 && level.dBFS < -8)
         }
         for (key, slot) in zip(keys, slots) {
-            let summary = try #require(await withCheckedContinuation { done in recorder.close(slot) { done.resume(returning: $0) } })
+            let closed = await withCheckedContinuation { done in recorder.close(slot) { done.resume(returning: $0) } }
+            let summary = try #require(closed)
             #expect(summary.file == TrackRecorder.relativePath(key))
             #expect(summary.packets == 100)
             #expect(summary.durationMs == 2000)

@@ -287,7 +287,8 @@ public final class TrackRecorder: @unchecked Sendable {
         var serial = UInt32(key.track)
         for byte in key.sessionId.utf8 { serial = serial &* 31 &+ UInt32(byte) }
         let file = Open(
-            key: key, fd: fd, relativePath: relative, writer: OggOpusWriter(serial: serial), meter: try? OpusLevelMeter())
+            key: key, fd: fd, relativePath: relative, writer: OggOpusWriter(serial: serial),
+            meter: try? OpusLevelMeter())
         guard write(file.writer.header(), to: file) else {
             // Without its header the file would never play: no recording for this track.
             Glibc.close(fd)

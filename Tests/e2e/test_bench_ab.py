@@ -1,0 +1,33 @@
+"""scripts/bench.py's A/B summary: pair by pair figures, the mean difference and its standard error (no relay needed)."""
+import importlib.util
+import math
+import pathlib
+
+SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
+spec = importlib.util.spec_from_file_location("bench", SCRIPT)
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def runs(a, b, rate=25_000):
+    out = {}
+    for key, values in (("a", a), ("b", b)):
+        for i, micros in enumerate(values):
+            out[f"ab/{key}/{i}"] = {"server": {"microsPerDelivery": micros}, "deliveriesPerSecond": rate + i}
+    return out
+
+
+def test_difference_is_the_mean_of_the_pairs_with_its_standard_error():
+    summary = bench.ab_summary(runs([10.0, 12.0, 14.0], [9.0, 10.0, 13.0]), 3)
+    assert summary["per"] == {"a": [10.0, 12.0, 14.0], "b": [9.0, 10.0, 13.0]}
+    assert summary["rate"]["b"] == [25_000, 25_001, 25_002]
+    # Differences -1, -2, -1: mean -4/3; sample standard deviation sqrt(1/3); / sqrt(3) = 1/3.
+    assert math.isclose(summary["difference"], -4 / 3)
+    assert math.isclose(summary["percent"], 100 * (-4 / 3) / 12.0)
+    assert math.isclose(summary["standardError"], 1 / 3)
+
+
+def test_one_pair_has_no_standard_error():
+    summary = bench.ab_summary(runs([10.0], [12.0]), 1)
+    assert summary["difference"] == 2.0 and summary["percent"] == 20.0
+    assert math.isnan(summary["standardError"])
