@@ -132,8 +132,10 @@ public final class WebSocketConnection {
     func writeQueued() -> Int32 {
         guard let wsi else { return -1 }
         var budget = 16
-        while budget > 0, let item = queue.first {
+        while budget > 0, !queue.isEmpty {
             if budget < 16, lws_send_pipe_choked(wsi) != 0 { break }
+            // Taken off before it is written: a failed write closes the connection anyway.
+            let item = queue.removeFirst()
             switch item.payload {
             case .frame(let frame):
                 let n = lws_write(
@@ -155,7 +157,6 @@ public final class WebSocketConnection {
                 queue.removeAll()
                 return -1
             }
-            queue.removeFirst()
             budget -= 1
         }
         if !queue.isEmpty { lws_callback_on_writable(wsi) }

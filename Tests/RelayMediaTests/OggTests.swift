@@ -55,10 +55,15 @@ func pages(of bytes: [UInt8]) -> [(flags: UInt8, granule: Int64, sequence: UInt3
         #expect(page.body.count == 3 + length)
     }
 
-    @Test func crcOfAPageSizedBufferMatchesReference() {
-        let bytes = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+    /// The eight-bytes-at-a-time checksum (arrays) and the byte-at-a-time one (other sequences)
+    /// against the bitwise reference, at lengths around multiples of 8, continued from a non-zero CRC.
+    @Test(arguments: [0, 1, 7, 8, 9, 63, 1001, 4096, 4099])
+    func crcOfBuffersMatchesReference(length: Int) {
+        let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7 ^ $0 >> 3) }
         #expect(OggCRC.update(0, bytes) == referenceCRC(bytes))
-        #expect(OggCRC.update(OggCRC.update(0, bytes[..<1000]), bytes[1000...]) == referenceCRC(bytes))
+        let half = length / 2
+        #expect(OggCRC.update(OggCRC.update(0, Array(bytes[..<half])), Array(bytes[half...])) == referenceCRC(bytes))
+        #expect(OggCRC.update(OggCRC.update(0, bytes[..<half]), bytes[half...]) == referenceCRC(bytes))
     }
 
     @Test func headerPagesAreOpusHeadThenOpusTags() {

@@ -16,9 +16,10 @@ public enum OpusPacket {
         guard sizeRange.contains(bytes.count), let base = bytes.baseAddress else { return nil }
         let data = base.assumingMemoryBound(to: UInt8.self)
         let length = Int32(bytes.count)
-        var sizes = [Int16](repeating: 0, count: 48)
-        let frames = sizes.withUnsafeMutableBufferPointer {
-            opus_packet_parse(data, length, nil, nil, $0.baseAddress!, nil)
+        // The frame sizes libopus fills in (at most 48 frames) live on the stack: this runs for
+        // every audio packet, twice (the loop's check and the recorder's), and must not allocate.
+        let frames = withUnsafeTemporaryAllocation(of: Int16.self, capacity: 48) { sizes in
+            opus_packet_parse(data, length, nil, nil, sizes.baseAddress!, nil)
         }
         guard frames > 0 else { return nil }
         let samples = opus_packet_get_nb_samples(data, length, 48_000)

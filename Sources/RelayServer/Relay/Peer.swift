@@ -35,9 +35,9 @@ final class Peer {
     var rateViolations = 0
     /// Document chunks: their own rate window, and why reading is paused.
     var uploadPacing = UploadPacing()
-    /// Where this connection's audio tracks go, by track number; good while `audioRoutesVersion`
-    /// is the relay's `routeVersion` (`Relay.audioRoute`).
-    var audioRoutes: [UInt16: AudioRoute] = [:]
+    /// Where this connection's audio tracks go (a sender has one to four tracks open: searched in
+    /// order, no hashing); good while `audioRoutesVersion` is the relay's `routeVersion` (`Relay.audioRoute`).
+    var audioRoutes: [AudioRoute] = []
     var audioRoutesVersion = UInt64.max
 
     init(connection: WebSocketConnection, helloDeadline: Int64) {

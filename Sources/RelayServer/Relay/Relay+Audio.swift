@@ -22,13 +22,15 @@ final class LiveTrack {
 /// Where one sender's audio track goes: found once, then reused for each of its packets until
 /// the relay's routes change (`Relay.routeVersion`), so that a packet needs no lookup by string.
 final class AudioRoute {
+    let track: UInt16
     let sessionId: String
     let live: LiveTrack
     /// The connections of the session's other participants, whether or not they have joined it on
     /// that connection (`Peer.joined` is checked per packet).
     let receivers: [Peer]
 
-    init(sessionId: String, live: LiveTrack, receivers: [Peer]) {
+    init(track: UInt16, sessionId: String, live: LiveTrack, receivers: [Peer]) {
+        self.track = track
         self.sessionId = sessionId
         self.live = live
         self.receivers = receivers
@@ -136,7 +138,7 @@ extension Relay {
     /// connections) and cached. Nil when the track is not an open track of the sender's.
     func audioRoute(_ peer: Peer, track: UInt16) -> AudioRoute? {
         if peer.audioRoutesVersion == routeVersion {
-            if let route = peer.audioRoutes[track] { return route }
+            for route in peer.audioRoutes where route.track == track { return route }
         } else {
             peer.audioRoutes.removeAll(keepingCapacity: true)
             peer.audioRoutesVersion = routeVersion
@@ -147,8 +149,8 @@ extension Relay {
         let receivers = book.participants(of: sessionId).compactMap { participant in
             participant.identity.sub == sender ? nil : peersBySub[participant.identity.sub]
         }
-        let route = AudioRoute(sessionId: sessionId, live: live, receivers: receivers)
-        peer.audioRoutes[track] = route
+        let route = AudioRoute(track: track, sessionId: sessionId, live: live, receivers: receivers)
+        peer.audioRoutes.append(route)
         return route
     }
 
