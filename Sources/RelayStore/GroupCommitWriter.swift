@@ -39,8 +39,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "relay-store-writer"
+        let thread = Thread { [self] in
+            Thread.current.name = "wr-store"  // set by the thread itself to reach top -H and perf
+            run()
+        }
         condition.lock()
         self.thread = thread
         condition.unlock()

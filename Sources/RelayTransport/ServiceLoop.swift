@@ -88,7 +88,11 @@ public final class ServiceLoop: @unchecked Sendable {
             return true
         }
         if alreadyStarted { throw .alreadyStarted }
+        let threadName = listen == nil ? "wr-client-loop" : "wr-service"
         let thread = Thread { [self] in
+            // For `top -H`, `ps -L` and perf (docs/operations.md): on Linux a name reaches the
+            // kernel only when the thread sets it itself, and only its first 15 bytes.
+            Thread.current.name = threadName
             identity.bindToCurrentThread()
             self.handler = handlerBox.value
             let result = createContext()
@@ -117,7 +121,6 @@ public final class ServiceLoop: @unchecked Sendable {
             state.withLock { $0 = .stopped }
             finished.signal()
         }
-        thread.name = listen == nil ? "windowrelay-client-loop" : "windowrelay-lws"
         thread.stackSize = 1 << 20
         thread.start()
         ready.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from pathlib import Path
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -50,3 +51,11 @@ def test_sigterm_closes_every_client_with_1001_and_exits_0(relay_factory, event_
                 websocket.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001, closed.value
     assert relay.process.wait(timeout=20) == 0
+
+
+@needs_relay
+def test_threads_are_named_for_top_and_perf(relay: Relay) -> None:
+    """docs/operations.md tells operators to find the service loop as `wr-service` in `top -H`."""
+    tasks = Path(f"/proc/{relay.process.pid}/task")
+    names = {(task / "comm").read_text().strip() for task in tasks.iterdir()}
+    assert {"wr-service", "wr-store", "wr-recorder", "wr-documents"} <= names, names

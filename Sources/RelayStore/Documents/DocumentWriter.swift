@@ -73,8 +73,10 @@ final class DocumentWriter: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "relay-document-writer"
+        let thread = Thread { [self] in
+            Thread.current.name = "wr-documents"  // set by the thread itself to reach top -H and perf
+            run()
+        }
         condition.lock()
         self.thread = thread
         condition.unlock()

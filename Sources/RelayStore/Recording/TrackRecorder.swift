@@ -137,8 +137,10 @@ public final class TrackRecorder: @unchecked Sendable {
         self.dataDirectory = dataDirectory
         self.meterEvery = max(1, meterEvery)
         self.logger = logger
-        let thread = Thread { [self] in run() }
-        thread.name = "relay-recorder"
+        let thread = Thread { [self] in
+            Thread.current.name = "wr-recorder"  // set by the thread itself to reach top -H and perf
+            run()
+        }
         self.thread = thread
         thread.start()
     }
