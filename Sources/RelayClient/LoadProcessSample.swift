@@ -8,10 +8,14 @@ public struct ProcessSample: Sendable, Equatable {
     public var cpuTicks: UInt64
     /// `VmRSS`, in bytes.
     public var residentBytes: UInt64
+    /// User plus system time of the threads alive now, summed by thread name (the relay names its
+    /// own: `wr-service`, `wr-recorder`, ...), in clock ticks.
+    public var threadTicks: [String: UInt64]
 
-    public init(cpuTicks: UInt64, residentBytes: UInt64) {
+    public init(cpuTicks: UInt64, residentBytes: UInt64, threadTicks: [String: UInt64] = [:]) {
         self.cpuTicks = cpuTicks
         self.residentBytes = residentBytes
+        self.threadTicks = threadTicks
     }
 
     /// Why a process could not be sampled.
@@ -41,7 +45,22 @@ public struct ProcessSample: Sendable, Equatable {
         }
         let times = try parseStat(stat)
         guard let resident = parseResidentBytes(status: status) else { throw .malformed("no VmRSS in \(base)/status") }
-        return ProcessSample(cpuTicks: times.user + times.system, residentBytes: resident)
+        var threads: [String: UInt64] = [:]
+        // A thread that ends between listing and reading is skipped: the whole-process total stands.
+        for task in (try? FileManager.default.contentsOfDirectory(atPath: base + "/task")) ?? [] {
+            guard let line = try? String(contentsOfFile: "\(base)/task/\(task)/stat", encoding: .utf8),
+                let name = commandName(stat: line), let t = try? parseStat(line)
+            else { continue }
+            threads[name, default: 0] += t.user + t.system
+        }
+        return ProcessSample(cpuTicks: times.user + times.system, residentBytes: resident, threadTicks: threads)
+    }
+
+    /// The command (or thread) name of a `/proc/PID/stat` line: field 2, between the first `(` and
+    /// the last `)`.
+    public static func commandName(stat line: String) -> String? {
+        guard let open = line.firstIndex(of: "("), let close = line.lastIndex(of: ")"), open < close else { return nil }
+        return String(line[line.index(after: open)..<close])
     }
 
     /// `utime` and `stime` (fields 14 and 15) of a `/proc/PID/stat` line. The command name (field
@@ -70,5 +89,16 @@ public struct ProcessSample: Sendable, Equatable {
     /// CPU seconds spent between `earlier` and this sample.
     public func cpuSeconds(since earlier: ProcessSample) -> Double {
         Double(cpuTicks &- earlier.cpuTicks) / Double(Self.ticksPerSecond)
+    }
+
+    /// CPU seconds each thread name spent between `earlier` and this sample, for the names in both
+    /// samples (a thread that started or ended in between is left out).
+    public func threadCPUSeconds(since earlier: ProcessSample) -> [String: Double] {
+        var seconds: [String: Double] = [:]
+        for (name, ticks) in threadTicks {
+            guard let before = earlier.threadTicks[name], ticks >= before else { continue }
+            seconds[name] = Double(ticks - before) / Double(Self.ticksPerSecond)
+        }
+        return seconds
     }
 }

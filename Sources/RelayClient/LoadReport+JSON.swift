@@ -36,6 +36,7 @@ extension LoadReport {
                 "rssBeforeBytes": .number(Double(server.rssBeforeBytes)),
                 "rssAfterBytes": .number(Double(server.rssAfterBytes)),
                 "connections": .number(Double(server.connections)),
+                "threadCPUSeconds": .object(server.threadCPUSeconds.mapValues { .number($0) }),
             ]
         }
         if let generatorCPUSeconds { figures["generatorCPUSeconds"] = .number(generatorCPUSeconds) }

@@ -110,12 +110,18 @@ public struct ServerUsage: Sendable, Equatable {
     public var rssAfterBytes: UInt64
     /// WebSocket connections the generator held open.
     public var connections: Int
+    /// `cpuSeconds` by thread name (`ProcessSample.threadCPUSeconds`); empty when not sampled.
+    public var threadCPUSeconds: [String: Double]
 
-    public init(cpuSeconds: Double, rssBeforeBytes: UInt64, rssAfterBytes: UInt64, connections: Int) {
+    public init(
+        cpuSeconds: Double, rssBeforeBytes: UInt64, rssAfterBytes: UInt64, connections: Int,
+        threadCPUSeconds: [String: Double] = [:]
+    ) {
         self.cpuSeconds = cpuSeconds
         self.rssBeforeBytes = rssBeforeBytes
         self.rssAfterBytes = rssAfterBytes
         self.connections = connections
+        self.threadCPUSeconds = threadCPUSeconds
     }
 
     /// Memory the run added, shared out over its connections.
@@ -180,6 +186,15 @@ public struct LoadReport: Sendable {
                 )
                     + String(format: "%.2f µs per delivery", serverMicrosPerDelivery ?? 0)
             )
+            if !server.threadCPUSeconds.isEmpty, t.delivered > 0 {
+                // Busiest first; threads under 0.01 s (one clock tick) left out.
+                let busy = server.threadCPUSeconds.filter { $0.value >= 0.01 }.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+                lines.append(
+                    "server threads: "
+                        + busy.map { name, seconds in
+                            name + String(format: " %.2f s (%.2f µs per delivery)", seconds, seconds * 1e6 / Double(t.delivered))
+                        }.joined(separator: ", "))
+            }
             lines.append(
                 "server RSS: \(mib(server.rssBeforeBytes)) before, \(mib(server.rssAfterBytes)) after; "
                     + String(

@@ -137,7 +137,8 @@ struct BenchAudio: AsyncParsableCommand {
                 cpuSeconds: serverAtEnd.cpuSeconds(since: serverAtStart),
                 rssBeforeBytes: serverBefore.residentBytes,
                 rssAfterBytes: serverAtEnd.residentBytes,
-                connections: connections
+                connections: connections,
+                threadCPUSeconds: serverAtEnd.threadCPUSeconds(since: serverAtStart)
             )
         }
         let figures = LoadReport(

@@ -193,6 +193,33 @@ struct LoadStatisticsTests {
         #expect(report.lines.contains("lost inside the server: 0"))
         #expect(report.lines.contains("server CPU: 2.50 s over 10.0 s (25 % of a core), 50.00 µs per delivery"))
         #expect(report.lines.contains("server RSS: 10.0 MiB before, 30.0 MiB after; 20.5 KiB per connection (1000)"))
+        #expect(!report.lines.contains { $0.hasPrefix("server threads") })  // none sampled
+    }
+
+    @Test func theReportSplitsServerCPUByThreadBusiestFirst() {
+        var tally = LoadTally(sent: 50_000, receiversPerPacket: 1, delivered: 50_000)
+        tally.measuredSeconds = 10
+        let server = ServerUsage(
+            cpuSeconds: 2.5, rssBeforeBytes: 0, rssAfterBytes: 0, connections: 2,
+            threadCPUSeconds: ["wr-recorder": 0.5, "wr-service": 2.0, "wr-store": 0.0])
+        let report = LoadReport(
+            title: "t", tally: tally, latency: LatencySummary(count: 1, p50: 1, p99: 1, p999: 1, max: 1), server: server)
+        #expect(
+            report.lines.contains(
+                "server threads: wr-service 2.00 s (40.00 µs per delivery), wr-recorder 0.50 s (10.00 µs per delivery)"))
+        let json = report.json(run: [:])
+        #expect(json["server"]?["threadCPUSeconds"]?["wr-service"]?.doubleValue == 2.0)
+        #expect(json["server"]?["threadCPUSeconds"]?["wr-store"]?.doubleValue == 0.0)
+    }
+
+    @Test func threadCPUIsChargedByNameBetweenTwoSamples() {
+        let before = ProcessSample(cpuTicks: 100, residentBytes: 0, threadTicks: ["wr-service": 60, "wr-recorder": 30, "gone": 10])
+        let after = ProcessSample(cpuTicks: 250, residentBytes: 0, threadTicks: ["wr-service": 180, "wr-recorder": 50, "new": 5])
+        let perSecond = Double(ProcessSample.ticksPerSecond)
+        #expect(
+            after.threadCPUSeconds(since: before) == ["wr-service": 120 / perSecond, "wr-recorder": 20 / perSecond])
+        #expect(ProcessSample.commandName(stat: "4242 (wind relay) x) S 1") == "wind relay) x")
+        #expect(ProcessSample.commandName(stat: "4242 wr-service S 1") == nil)
     }
 
     @Test func procStatIsReadAfterTheCommandName() throws {
@@ -216,6 +243,7 @@ struct LoadStatisticsTests {
     @Test func thisProcessCanBeSampled() throws {
         let sample = try ProcessSample.read(pid: nil)
         #expect(sample.residentBytes > 0)
+        #expect(!sample.threadTicks.isEmpty)  // at least this thread's name
         #expect(ProcessSample.ticksPerSecond > 0)
         #expect(throws: ProcessSample.Failure.self) { try ProcessSample.read(pid: Int32.max) }
     }
