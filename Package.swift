@@ -60,11 +60,13 @@ let package = Package(
             dependencies: ["COpus", "COpenSSL", "RelayCore"],
             swiftSettings: swiftSettings
         ),
+        // Linux glue that the store's and the transport's threads share (thread names). No C library.
+        .target(name: "RelayPlatform", swiftSettings: swiftSettings),
         // GRDB (SQLite, WAL) for sessions and events; files for documents and recordings.
         .target(
             name: "RelayStore",
             dependencies: [
-                "RelayCore", "RelayMedia",
+                "RelayCore", "RelayMedia", "RelayPlatform",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -74,7 +76,7 @@ let package = Package(
         .target(
             name: "RelayTransport",
             dependencies: [
-                "CLibWebSockets",
+                "CLibWebSockets", "RelayPlatform",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],

@@ -332,25 +332,34 @@ def ab(args, state):
                         server_bin=binary)
     with open(os.path.join(args.out, "results.jsonl")) as f:
         runs = {r["run"]["label"]: r for r in map(json.loads, filter(str.strip, f))}
-    summary = ab_summary(runs, args.pairs)
-    for k, binary in (("a", args.bin), ("b", args.bin_b)):
-        per, rate = summary["per"][k], summary["rate"][k]
-        log(f"{k} {binary}: µs per delivery {', '.join(f'{x:.2f}' for x in per)} "
-            f"(mean {statistics.mean(per):.2f}); deliveries/s {', '.join(str(x) for x in rate)}")
-    log(f"b - a: {summary['difference']:+.2f} µs per delivery ({summary['percent']:+.1f} %), "
-        f"standard error {summary['standardError']:.2f}")
+    threads = sorted({name for r in runs.values() for name in r["server"].get("threadCPUSeconds", {})})
+    for thread in [None] + [t for t in threads if t.startswith("wr-")]:
+        summary = ab_summary(runs, args.pairs, thread)
+        what = f"thread {thread}" if thread else "all threads"
+        for k, binary in (("a", args.bin), ("b", args.bin_b)):
+            per, rate = summary["per"][k], summary["rate"][k]
+            log(f"{what}, {k} {binary}: µs per delivery {', '.join(f'{x:.2f}' for x in per)} "
+                f"(mean {statistics.mean(per):.2f}); deliveries/s {', '.join(str(x) for x in rate)}")
+        log(f"{what}, b - a: {summary['difference']:+.2f} µs per delivery ({summary['percent']:+.1f} %), "
+            f"standard error {summary['standardError']:.2f}")
 
 
-def ab_summary(runs, pairs):
+def ab_summary(runs, pairs, thread=None):
     """The figures of an A/B from its runs by label (`ab/a/0`, `ab/b/0`, ...): each build's µs per
-    delivery and deliveries/s, pair by pair; the mean of the pairs' differences b − a, in µs and as
-    a percentage of a's mean; and the standard error of that mean (nan for one pair)."""
-    per = {k: [runs[f"ab/{k}/{i}"]["server"]["microsPerDelivery"] for i in range(pairs)] for k in "ab"}
+    delivery (of the whole process, or of one named thread) and deliveries/s, pair by pair; the
+    mean of the pairs' differences b − a, in µs and as a percentage of a's mean; and the standard
+    error of that mean (nan for one pair)."""
+    def micros(run):
+        if thread is None:
+            return run["server"]["microsPerDelivery"]
+        return run["server"].get("threadCPUSeconds", {}).get(thread, 0.0) * 1e6 / max(run["delivered"], 1)
+    per = {k: [micros(runs[f"ab/{k}/{i}"]) for i in range(pairs)] for k in "ab"}
     rate = {k: [runs[f"ab/{k}/{i}"]["deliveriesPerSecond"] for i in range(pairs)] for k in "ab"}
     diffs = [b - a for a, b in zip(per["a"], per["b"])]
     se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else float("nan")
+    base = statistics.mean(per["a"])
     return {"per": per, "rate": rate, "difference": statistics.mean(diffs),
-            "percent": 100 * statistics.mean(diffs) / statistics.mean(per["a"]), "standardError": se}
+            "percent": 100 * statistics.mean(diffs) / base if base else float("nan"), "standardError": se}
 
 
 def collect(args, state):

@@ -2,6 +2,7 @@ import Foundation
 internal import GRDB
 import Logging
 import RelayCore
+import RelayPlatform
 
 /// The store's single writer: a thread that commits every queued batch in one transaction (group commit).
 ///
@@ -40,7 +41,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
-            Thread.current.name = "wr-store"  // set by the thread itself to reach top -H and perf
+            nameCurrentThread("wr-store")  // for top -H, ps -L and perf (docs/operations.md)
             run()
         }
         condition.lock()

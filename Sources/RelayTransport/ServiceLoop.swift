@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Glibc
 public import Logging
+import RelayPlatform
 import Synchronization
 
 /// One libwebsockets context and the thread that services it: the only thread that touches lws or
@@ -90,9 +91,7 @@ public final class ServiceLoop: @unchecked Sendable {
         if alreadyStarted { throw .alreadyStarted }
         let threadName = listen == nil ? "wr-client-loop" : "wr-service"
         let thread = Thread { [self] in
-            // For `top -H`, `ps -L` and perf (docs/operations.md): on Linux a name reaches the
-            // kernel only when the thread sets it itself, and only its first 15 bytes.
-            Thread.current.name = threadName
+            nameCurrentThread(threadName)  // for top -H, ps -L and perf (docs/operations.md)
             identity.bindToCurrentThread()
             self.handler = handlerBox.value
             let result = createContext()

@@ -9,11 +9,13 @@ bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
 
-def runs(a, b, rate=25_000):
+def runs(a, b, rate=25_000, recorder=0.5):
     out = {}
     for key, values in (("a", a), ("b", b)):
         for i, micros in enumerate(values):
-            out[f"ab/{key}/{i}"] = {"server": {"microsPerDelivery": micros}, "deliveriesPerSecond": rate + i}
+            out[f"ab/{key}/{i}"] = {
+                "server": {"microsPerDelivery": micros, "threadCPUSeconds": {"wr-recorder": recorder * (i + 1)}},
+                "deliveriesPerSecond": rate + i, "delivered": 100_000}
     return out
 
 
@@ -31,3 +33,11 @@ def test_one_pair_has_no_standard_error():
     summary = bench.ab_summary(runs([10.0], [12.0]), 1)
     assert summary["difference"] == 2.0 and summary["percent"] == 20.0
     assert math.isnan(summary["standardError"])
+
+
+def test_a_thread_is_charged_its_own_cpu_per_delivery():
+    summary = bench.ab_summary(runs([10.0, 12.0], [9.0, 10.0]), 2, "wr-recorder")
+    # 0.5 s and 1.0 s over 100,000 deliveries: 5 and 10 µs, the same for both builds.
+    assert summary["per"] == {"a": [5.0, 10.0], "b": [5.0, 10.0]}
+    assert summary["difference"] == 0.0 and summary["standardError"] == 0.0
+    assert bench.ab_summary(runs([10.0], [9.0]), 1, "wr-none")["per"]["a"] == [0.0]

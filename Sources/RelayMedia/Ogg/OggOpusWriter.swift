@@ -198,7 +198,7 @@ public struct OggOpusWriter: Sendable {
         page.sequence = takeSequence()
         if endOfStream { page.flags.insert(.endOfStream) }
         let bytes = page.bytes
-        page = OggPage(granule: 0, serial: serial, sequence: 0)
+        page.reset()  // its buffers keep their room: the next page fills them without growing
         return bytes
     }
 

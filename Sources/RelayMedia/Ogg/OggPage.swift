@@ -89,6 +89,15 @@ struct OggPage {
         body.append(contentsOf: packet)
     }
 
+    /// Empties the page for the next one of the same stream, keeping its buffers' capacity.
+    mutating func reset() {
+        flags = []
+        granule = 0
+        sequence = 0
+        segments.removeAll(keepingCapacity: true)
+        body.removeAll(keepingCapacity: true)
+    }
+
     /// The page as bytes, checksum filled in.
     var bytes: [UInt8] {
         precondition(segments.count <= 255, "an Ogg page holds at most 255 segments")

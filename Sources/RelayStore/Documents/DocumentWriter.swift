@@ -3,6 +3,7 @@ internal import GRDB
 import Glibc
 import Logging
 import RelayCore
+import RelayPlatform
 
 /// An incremental SHA-256 the document writer feeds as chunks arrive (the server gives RelayMedia's).
 public protocol DocumentDigest: AnyObject {
@@ -74,7 +75,7 @@ final class DocumentWriter: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
-            Thread.current.name = "wr-documents"  // set by the thread itself to reach top -H and perf
+            nameCurrentThread("wr-documents")  // for top -H, ps -L and perf (docs/operations.md)
             run()
         }
         condition.lock()

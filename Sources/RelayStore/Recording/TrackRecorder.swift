@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 public import Logging
 import RelayMedia
+import RelayPlatform
 
 /// Records audio tracks to Ogg Opus files (RFC 7845) on a thread of its own, so that recording
 /// never slows forwarding. It also decodes a sample of each track's packets to measure its level.
@@ -138,7 +139,7 @@ public final class TrackRecorder: @unchecked Sendable {
         self.meterEvery = max(1, meterEvery)
         self.logger = logger
         let thread = Thread { [self] in
-            Thread.current.name = "wr-recorder"  // set by the thread itself to reach top -H and perf
+            nameCurrentThread("wr-recorder")  // for top -H, ps -L and perf (docs/operations.md)
             run()
         }
         self.thread = thread
