@@ -335,6 +335,8 @@ def ab(args, state):
     threads = sorted({name for r in runs.values() for name in r["server"].get("threadCPUSeconds", {})})
     for thread in [None] + [t for t in threads if t.startswith("wr-")]:
         summary = ab_summary(runs, args.pairs, thread)
+        if thread and not any(summary["per"]["a"] + summary["per"]["b"]):
+            continue  # idle in every run (the store and document writers in an audio run)
         what = f"thread {thread}" if thread else "all threads"
         for k, binary in (("a", args.bin), ("b", args.bin_b)):
             per, rate = summary["per"][k], summary["rate"][k]
